@@ -1,0 +1,438 @@
+package io.pgdolt.config;
+
+import io.pgdolt.config.PipelineConfig.Pipeline;
+import io.pgdolt.config.PipelineConfig.Primary;
+import io.pgdolt.config.PipelineConfig.Replica;
+import io.pgdolt.config.PipelineConfig.ReplicaKind;
+import io.pgdolt.txn.TableId;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.SafeConstructor;
+import org.yaml.snakeyaml.error.YAMLException;
+
+/**
+ * Reads the job's YAML file: Doltgres's own {@code postgres_replication} and {@code behavior}
+ * stanzas (so a user of Doltgres's replicator can bring the file they have), plus our {@code
+ * replica} and {@code pipeline} sections.
+ *
+ * <p>{@code ${NAME}} and {@code ${NAME:-default}} in any value are replaced from the environment,
+ * {@code ${file:/path}} by the file's content (trailing newline dropped), so secrets need not be
+ * written in the file. Every value is checked here, at start-up; an error names the key and says
+ * what is wrong.
+ */
+public final class ConfigLoader {
+
+    /** Top-level keys of a Doltgres server config: accepted, and ignored by the job. */
+    private static final Set<String> DOLTGRES_SERVER_KEYS =
+            Set.of(
+                    "log_level",
+                    "log_format",
+                    "max_logged_query_len",
+                    "encode_logged_query",
+                    "user",
+                    "listener",
+                    "data_dir",
+                    "cfg_dir",
+                    "privilege_file",
+                    "branch_control_file",
+                    "remotesapi",
+                    "system_variables",
+                    "user_session_vars",
+                    "jwks",
+                    "metrics",
+                    "cluster",
+                    "performance",
+                    "mcp_server",
+                    "auto_gc_behavior");
+
+    private static final Set<String> TOP_KEYS =
+            Set.of("postgres_replication", "behavior", "replica", "pipeline");
+    private static final Set<String> PRIMARY_KEYS =
+            Set.of(
+                    "postgres_server_address",
+                    "postgres_port",
+                    "postgres_user",
+                    "postgres_password",
+                    "postgres_database",
+                    "slot_name",
+                    "publication_name",
+                    "tables",
+                    "heartbeat_interval");
+    /** Doltgres's behavior keys: only dolt_transaction_commit matters to the job. */
+    private static final Set<String> BEHAVIOR_KEYS =
+            Set.of(
+                    "read_only",
+                    "autocommit",
+                    "persistence_behavior",
+                    "disable_client_multi_statements",
+                    "dolt_transaction_commit",
+                    "event_scheduler",
+                    "auto_gc_behavior");
+    private static final Set<String> REPLICA_KEYS =
+            Set.of("kind", "url", "user", "password", "author");
+    private static final Set<String> PIPELINE_KEYS =
+            Set.of(
+                    "id",
+                    "checkpoint_interval",
+                    "parallelism",
+                    "slot_confirm_delay_checkpoints",
+                    "checkpoint_dir");
+
+    private static final Pattern PLACEHOLDER = Pattern.compile("\\$\\{([^}]*)}");
+    private static final Pattern SLOT_NAME = Pattern.compile("[a-z0-9_]{1,63}");
+    private static final Pattern PIPELINE_ID = Pattern.compile("[A-Za-z0-9_.-]{1,100}");
+    private static final Pattern AUTHOR = Pattern.compile("[^<>]+ <[^<>]+>");
+    private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)?");
+
+    private final Function<String, String> env;
+
+    private ConfigLoader(Function<String, String> env) {
+        this.env = env;
+    }
+
+    /** Loads and validates the file, substituting from the process environment. */
+    public static PipelineConfig load(Path file) {
+        return load(file, System::getenv);
+    }
+
+    /** Loads and validates the file, substituting from {@code env}. */
+    public static PipelineConfig load(Path file, Function<String, String> env) {
+        String text;
+        try {
+            text = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new ConfigException("cannot read config file " + file + ": " + e.getMessage(), e);
+        }
+        return parse(text, env);
+    }
+
+    /** Parses and validates YAML text. */
+    public static PipelineConfig parse(String yamlText, Function<String, String> env) {
+        Object root;
+        try {
+            root = new Yaml(new SafeConstructor(new LoaderOptions())).load(yamlText);
+        } catch (YAMLException e) {
+            throw new ConfigException("config file is not valid YAML: " + e.getMessage(), e);
+        }
+        if (!(root instanceof Map)) {
+            throw new ConfigException("config file must be a YAML mapping of sections");
+        }
+        ConfigLoader loader = new ConfigLoader(env);
+        return loader.build(loader.new Section("", asMap(root, "")));
+    }
+
+    private PipelineConfig build(Section root) {
+        for (String key : root.values.keySet()) {
+            if (!TOP_KEYS.contains(key) && !DOLTGRES_SERVER_KEYS.contains(key)) {
+                throw new ConfigException(
+                        "unknown top-level key '"
+                                + key
+                                + "' (expected postgres_replication, behavior, replica, pipeline"
+                                + " or a Doltgres server key)");
+            }
+        }
+        Section pr = root.section("postgres_replication", true);
+        pr.checkKeys(PRIMARY_KEYS);
+        Section behavior = root.section("behavior", false);
+        behavior.checkKeys(BEHAVIOR_KEYS);
+        Section rep = root.section("replica", false);
+        rep.checkKeys(REPLICA_KEYS);
+        Section pipe = root.section("pipeline", false);
+        pipe.checkKeys(PIPELINE_KEYS);
+
+        String slot = pr.required("slot_name");
+        if (!SLOT_NAME.matcher(slot).matches()) {
+            throw new ConfigException(
+                    "postgres_replication.slot_name: '"
+                            + slot
+                            + "' is not a valid replication slot name (lower-case letters, digits"
+                            + " and _, at most 63)");
+        }
+        List<TableId> tables = new ArrayList<>();
+        Object rawTables = pr.values.get("tables");
+        if (rawTables != null) {
+            if (!(rawTables instanceof List)) {
+                throw new ConfigException(
+                        "postgres_replication.tables: expected a list of schema.table names");
+            }
+            for (Object t : (List<?>) rawTables) {
+                try {
+                    tables.add(TableId.parse(substitute(String.valueOf(t), "postgres_replication.tables")));
+                } catch (IllegalArgumentException e) {
+                    throw new ConfigException("postgres_replication.tables: " + e.getMessage(), e);
+                }
+            }
+        }
+        Primary primary =
+                new Primary(
+                        pr.required("postgres_server_address"),
+                        pr.port("postgres_port", 5432),
+                        pr.required("postgres_user"),
+                        new Secret(pr.string("postgres_password", "")),
+                        pr.string("postgres_database", "postgres"),
+                        slot,
+                        pr.string("publication_name", slot),
+                        tables,
+                        pr.duration("heartbeat_interval", Duration.ofSeconds(10)));
+
+        ReplicaKind kind;
+        String kindText = rep.string("kind", "doltgres").toLowerCase(Locale.ROOT);
+        switch (kindText) {
+            case "doltgres":
+                kind = ReplicaKind.DOLTGRES;
+                break;
+            case "postgres":
+            case "postgresql":
+                kind = ReplicaKind.POSTGRES;
+                break;
+            default:
+                throw new ConfigException(
+                        "replica.kind: '" + kindText + "' is not one of doltgres, postgres");
+        }
+        boolean doltCommit;
+        if (kind == ReplicaKind.DOLTGRES) {
+            doltCommit = behavior.bool("dolt_transaction_commit", true);
+        } else {
+            if (behavior.bool("dolt_transaction_commit", false)) {
+                throw new ConfigException(
+                        "behavior.dolt_transaction_commit: true needs replica.kind doltgres (a"
+                                + " PostgreSQL replica has no Dolt commits)");
+            }
+            doltCommit = false;
+        }
+        Section listener = root.section("listener", false);
+        Section user = root.section("user", false);
+        String defaultUrl = null;
+        if (listener.values.containsKey("port")) {
+            // A Doltgres server config: the replica is that server.
+            defaultUrl =
+                    "jdbc:postgresql://"
+                            + listener.string("host", "127.0.0.1")
+                            + ":"
+                            + listener.port("port", 5432)
+                            + "/postgres";
+        }
+        String url = rep.string("url", defaultUrl);
+        if (url == null) {
+            throw new ConfigException(
+                    "replica.url: missing (a JDBC URL such as"
+                            + " jdbc:postgresql://127.0.0.1:5433/postgres)");
+        }
+        if (!url.startsWith("jdbc:postgresql://")) {
+            throw new ConfigException(
+                    "replica.url: '" + url + "' is not a jdbc:postgresql:// URL");
+        }
+        String author = rep.string("author", "pgdolt <pgdolt@localhost>");
+        if (!AUTHOR.matcher(author).matches()) {
+            throw new ConfigException(
+                    "replica.author: '" + author + "' is not of the form 'Name <email>'");
+        }
+        Replica replica =
+                new Replica(
+                        kind,
+                        url,
+                        rep.string("user", user.string("name", "postgres")),
+                        new Secret(rep.string("password", user.string("password", ""))),
+                        doltCommit,
+                        author);
+
+        String id = pipe.string("id", slot);
+        if (!PIPELINE_ID.matcher(id).matches()) {
+            throw new ConfigException(
+                    "pipeline.id: '" + id + "' may hold only letters, digits, '_', '.' and '-'");
+        }
+        Duration interval = pipe.duration("checkpoint_interval", Duration.ofSeconds(1));
+        if (interval.toMillis() < 100) {
+            throw new ConfigException("pipeline.checkpoint_interval: must be at least 100ms");
+        }
+        int parallelism = pipe.integer("parallelism", 1);
+        if (parallelism < 1 || parallelism > 1024) {
+            throw new ConfigException("pipeline.parallelism: must be between 1 and 1024");
+        }
+        int delay = pipe.integer("slot_confirm_delay_checkpoints", 3);
+        if (delay < 0 || delay > 100) {
+            throw new ConfigException(
+                    "pipeline.slot_confirm_delay_checkpoints: must be between 0 and 100");
+        }
+        Pipeline pipeline =
+                new Pipeline(id, interval, parallelism, delay, pipe.string("checkpoint_dir", null));
+        return new PipelineConfig(primary, replica, pipeline);
+    }
+
+    private String substitute(String value, String key) {
+        Matcher m = PLACEHOLDER.matcher(value);
+        StringBuilder sb = new StringBuilder();
+        while (m.find()) {
+            String expr = m.group(1);
+            String replacement;
+            if (expr.startsWith("file:")) {
+                Path path = Path.of(expr.substring(5));
+                try {
+                    replacement = Files.readString(path, StandardCharsets.UTF_8);
+                } catch (IOException e) {
+                    throw new ConfigException(
+                            key + ": cannot read secret file " + path + ": " + e.getMessage(), e);
+                }
+                if (replacement.endsWith("\n")) {
+                    replacement = replacement.substring(0, replacement.length() - 1);
+                }
+            } else {
+                int dflt = expr.indexOf(":-");
+                String name = dflt >= 0 ? expr.substring(0, dflt) : expr;
+                String fromEnv = env.apply(name);
+                if (fromEnv == null && dflt < 0) {
+                    throw new ConfigException(
+                            key + ": environment variable " + name + " is not set");
+                }
+                replacement = fromEnv != null ? fromEnv : expr.substring(dflt + 2);
+            }
+            m.appendReplacement(sb, Matcher.quoteReplacement(replacement));
+        }
+        m.appendTail(sb);
+        return sb.toString();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> asMap(Object o, String path) {
+        if (o == null) {
+            return new LinkedHashMap<>();
+        }
+        if (!(o instanceof Map)) {
+            throw new ConfigException(path + ": expected a mapping of keys");
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (Map.Entry<?, ?> e : ((Map<?, ?>) o).entrySet()) {
+            m.put(String.valueOf(e.getKey()), e.getValue());
+        }
+        return m;
+    }
+
+    /** One mapping of the file, with typed, path-naming accessors. */
+    private final class Section {
+        private final String path;
+        private final Map<String, Object> values;
+
+        Section(String path, Map<String, Object> values) {
+            this.path = path;
+            this.values = values;
+        }
+
+        Section section(String key, boolean required) {
+            Object v = values.get(key);
+            if (v == null && required) {
+                throw new ConfigException("missing section '" + key + "'");
+            }
+            return new Section(key, asMap(v, key));
+        }
+
+        void checkKeys(Set<String> known) {
+            for (String k : values.keySet()) {
+                if (!known.contains(k)) {
+                    throw new ConfigException(
+                            "unknown key '"
+                                    + path
+                                    + "."
+                                    + k
+                                    + "' (known keys: "
+                                    + String.join(", ", new java.util.TreeSet<>(known))
+                                    + ")");
+                }
+            }
+        }
+
+        private String key(String k) {
+            return path + "." + k;
+        }
+
+        String required(String k) {
+            String s = string(k, null);
+            if (s == null) {
+                throw new ConfigException("missing key '" + key(k) + "'");
+            }
+            return s;
+        }
+
+        String string(String k, String dflt) {
+            Object v = values.get(k);
+            if (v == null) {
+                return dflt;
+            }
+            if (v instanceof Map || v instanceof List) {
+                throw new ConfigException(key(k) + ": expected a single value");
+            }
+            String s = substitute(String.valueOf(v), key(k)).trim();
+            if (s.isEmpty() && dflt == null) {
+                throw new ConfigException(key(k) + ": must not be empty");
+            }
+            return s;
+        }
+
+        int integer(String k, int dflt) {
+            String s = string(k, String.valueOf(dflt));
+            try {
+                return Integer.parseInt(s);
+            } catch (NumberFormatException e) {
+                throw new ConfigException(key(k) + ": '" + s + "' is not a whole number", e);
+            }
+        }
+
+        int port(String k, int dflt) {
+            int p = integer(k, dflt);
+            if (p < 1 || p > 65535) {
+                throw new ConfigException(key(k) + ": " + p + " is not a TCP port (1-65535)");
+            }
+            return p;
+        }
+
+        boolean bool(String k, boolean dflt) {
+            String s = string(k, String.valueOf(dflt)).toLowerCase(Locale.ROOT);
+            switch (s) {
+                case "true":
+                case "yes":
+                case "on":
+                    return true;
+                case "false":
+                case "no":
+                case "off":
+                    return false;
+                default:
+                    throw new ConfigException(key(k) + ": '" + s + "' is not true or false");
+            }
+        }
+
+        Duration duration(String k, Duration dflt) {
+            String s = string(k, dflt.toMillis() + "ms");
+            Matcher m = DURATION.matcher(s);
+            if (!m.matches()) {
+                throw new ConfigException(
+                        key(k) + ": '" + s + "' is not a duration (e.g. 500ms, 2s, 1m)");
+            }
+            long n = Long.parseLong(m.group(1));
+            String unit = m.group(2) == null ? "ms" : m.group(2);
+            switch (unit) {
+                case "s":
+                    return Duration.ofSeconds(n);
+                case "m":
+                    return Duration.ofMinutes(n);
+                case "h":
+                    return Duration.ofHours(n);
+                default:
+                    return Duration.ofMillis(n);
+            }
+        }
+    }
+}

@@ -1,0 +1,88 @@
+package io.pgdolt.job;
+
+import io.pgdolt.config.ConfigException;
+import io.pgdolt.config.ConfigLoader;
+import io.pgdolt.config.PipelineConfig;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.StateRecoveryOptions;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+/**
+ * Entry point: {@code run --config FILE}. Under {@code flink run} the job goes to the cluster; with
+ * {@code java -jar} it runs on an embedded local Flink.
+ */
+public final class Main {
+    private static final String USAGE =
+            String.join(
+                    "\n",
+                    "usage: pgdolt run --config FILE [--restore CHECKPOINT_OR_SAVEPOINT_PATH]",
+                    "",
+                    "  run        replicate the primary into the replica until stopped",
+                    "  --config   the YAML configuration (see README.md)",
+                    "  --restore  (embedded runs) resume from a retained checkpoint or savepoint;",
+                    "             on a cluster use flink run -s PATH instead");
+
+    private Main() {}
+
+    public static void main(String[] args) throws Exception {
+        int status = run(args);
+        if (status != 0) {
+            System.exit(status);
+        }
+    }
+
+    static int run(String[] args) throws Exception {
+        List<String> rest = new ArrayList<>(List.of(args));
+        if (rest.isEmpty() || rest.contains("--help") || rest.contains("-h")) {
+            System.out.println(USAGE);
+            return rest.isEmpty() ? 2 : 0;
+        }
+        String command = rest.remove(0);
+        if (!"run".equals(command)) {
+            System.err.println("unknown command '" + command + "'\n\n" + USAGE);
+            return 2;
+        }
+        String configPath = null;
+        String restore = null;
+        for (int i = 0; i < rest.size(); i++) {
+            String a = rest.get(i);
+            if (("--config".equals(a) || "--restore".equals(a)) && i + 1 < rest.size()) {
+                if ("--config".equals(a)) {
+                    configPath = rest.get(++i);
+                } else {
+                    restore = rest.get(++i);
+                }
+            } else {
+                System.err.println("unexpected argument '" + a + "'\n\n" + USAGE);
+                return 2;
+            }
+        }
+        if (configPath == null) {
+            System.err.println("missing --config FILE\n\n" + USAGE);
+            return 2;
+        }
+        PipelineConfig config;
+        try {
+            config = ConfigLoader.load(Path.of(configPath));
+        } catch (ConfigException e) {
+            System.err.println("pgdolt: configuration error: " + e.getMessage());
+            return 2;
+        }
+        Configuration flinkConf = new Configuration();
+        if (restore != null) {
+            flinkConf.set(StateRecoveryOptions.SAVEPOINT_PATH, restore);
+        }
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flinkConf);
+        try {
+            PipelineBuilder.build(env, config);
+        } catch (ConfigException e) {
+            System.err.println("pgdolt: " + e.getMessage());
+            return 2;
+        }
+        env.execute("pgdolt " + config.pipeline().id());
+        return 0;
+    }
+}

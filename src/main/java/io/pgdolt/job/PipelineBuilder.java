@@ -1,0 +1,91 @@
+package io.pgdolt.job;
+
+import io.pgdolt.config.PipelineConfig;
+import io.pgdolt.sink.ReplicaSink;
+import io.pgdolt.source.PostgresCdcSource;
+import io.pgdolt.txn.ChangeEvent;
+import io.pgdolt.txn.CodecTypeInfo;
+import io.pgdolt.txn.SourceTransaction;
+import io.pgdolt.txn.TransactionAssembler;
+import io.pgdolt.txn.TransactionBoundary;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.java.functions.KeySelector;
+import org.apache.flink.api.java.tuple.Tuple2;
+import org.apache.flink.configuration.ExternalizedCheckpointRetention;
+import org.apache.flink.core.execution.CheckpointingMode;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.environment.CheckpointConfig;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+/**
+ * Builds the replication job graph; separate from running it, so tests build exactly the graph
+ * that {@link Main} runs.
+ *
+ * <p>Operator uids are part of the savepoint format: never change them.
+ */
+public final class PipelineBuilder {
+    public static final String SOURCE_UID = "pgdolt-source";
+    public static final String BOUNDARY_UID = "pgdolt-txn-boundary";
+    public static final String ASSEMBLER_UID = "pgdolt-txn-assembler";
+    public static final String SINK_UID = "pgdolt-replica-sink";
+
+    private PipelineBuilder() {}
+
+    /** Adds the pipeline to {@code env} and sets the checkpointing it depends on. */
+    public static void build(StreamExecutionEnvironment env, PipelineConfig config) {
+        configureCheckpointing(env, config);
+        int parallelism = config.pipeline().parallelism();
+        DataStream<ChangeEvent> changes =
+                env.fromSource(
+                                PostgresCdcSource.create(config),
+                                WatermarkStrategy.noWatermarks(),
+                                "postgres-cdc " + config.primary().slotName())
+                        .uid(SOURCE_UID)
+                        .setParallelism(parallelism);
+        DataStream<SourceTransaction> transactions =
+                changes.process(new TransactionBoundary(), CodecTypeInfo.CHANGE_EVENT)
+                        .name("transaction-boundary")
+                        .uid(BOUNDARY_UID)
+                        .setParallelism(1)
+                        .setMaxParallelism(1)
+                        .keyBy(new TransactionKey(), Types.TUPLE(Types.LONG, Types.LONG))
+                        .process(new TransactionAssembler(), CodecTypeInfo.SOURCE_TRANSACTION)
+                        .name("transaction-assembler")
+                        .uid(ASSEMBLER_UID)
+                        .setParallelism(parallelism);
+        transactions
+                .sinkTo(ReplicaSink.of(config))
+                .name("replica-sink " + config.replica().kind().name().toLowerCase())
+                .uid(SINK_UID)
+                .setParallelism(1)
+                .setMaxParallelism(1);
+    }
+
+    private static void configureCheckpointing(
+            StreamExecutionEnvironment env, PipelineConfig config) {
+        env.enableCheckpointing(
+                config.pipeline().checkpointInterval().toMillis(), CheckpointingMode.EXACTLY_ONCE);
+        CheckpointConfig cc = env.getCheckpointConfig();
+        // Aligned checkpoints order transactions across the assembler's subtasks (DESIGN.md).
+        cc.enableUnalignedCheckpoints(false);
+        cc.setMaxConcurrentCheckpoints(1);
+        cc.setTolerableCheckpointFailureNumber(3);
+        // Keep the last checkpoint when the job is cancelled, so it can be resumed from.
+        cc.setExternalizedCheckpointRetention(
+                ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
+        if (config.pipeline().checkpointDir() != null) {
+            cc.setCheckpointStorage(config.pipeline().checkpointDir());
+        }
+    }
+
+    /** Keys events by source transaction: (xid, previous commit LSN). */
+    static final class TransactionKey implements KeySelector<ChangeEvent, Tuple2<Long, Long>> {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public Tuple2<Long, Long> getKey(ChangeEvent e) {
+            return Tuple2.of(e.xid(), e.prevCommitLsn());
+        }
+    }
+}

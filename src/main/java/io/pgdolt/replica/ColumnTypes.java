@@ -1,0 +1,76 @@
+package io.pgdolt.replica;
+
+import io.pgdolt.txn.TableId;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The replica's column types, read from {@code information_schema}, used to cast every bound text
+ * value with the replica's own input function. Cached per table for the life of a connection. Not
+ * thread-safe.
+ */
+final class ColumnTypes {
+    private final Map<TableId, Map<String, String>> tables = new HashMap<>();
+
+    /** Column name to SQL type for a cast, in table order. */
+    Map<String, String> of(Connection c, TableId table) throws SQLException {
+        Map<String, String> cols = tables.get(table);
+        if (cols == null) {
+            cols = load(c, table);
+            tables.put(table, cols);
+        }
+        return cols;
+    }
+
+    /** The cast type of {@code column}, or a {@link ReplicaSchemaException} naming what is missing. */
+    String castType(Connection c, TableId table, String column) throws SQLException {
+        String type = of(c, table).get(column);
+        if (type == null) {
+            throw new ReplicaSchemaException(
+                    "replica table " + table + " has no column \"" + column + "\"");
+        }
+        return type;
+    }
+
+    private static Map<String, String> load(Connection c, TableId table) throws SQLException {
+        Map<String, String> cols = new LinkedHashMap<>();
+        try (PreparedStatement ps =
+                c.prepareStatement(
+                        "SELECT column_name, data_type, udt_schema, udt_name"
+                                + " FROM information_schema.columns"
+                                + " WHERE table_schema = ? AND table_name = ?"
+                                + " ORDER BY ordinal_position")) {
+            ps.setString(1, table.schema());
+            ps.setString(2, table.table());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    cols.put(rs.getString(1), castType(rs.getString(2), rs.getString(3), rs.getString(4)));
+                }
+            }
+        }
+        if (cols.isEmpty()) {
+            throw new ReplicaSchemaException(
+                    "replica table " + table + " does not exist (create it with the primary's"
+                            + " columns before starting the job)");
+        }
+        return cols;
+    }
+
+    static String castType(String dataType, String udtSchema, String udtName) {
+        if ("ARRAY".equalsIgnoreCase(dataType) && udtName != null && udtName.startsWith("_")) {
+            return castType("", udtSchema, udtName.substring(1)) + "[]";
+        }
+        if (udtSchema != null
+                && !udtSchema.isEmpty()
+                && !"pg_catalog".equals(udtSchema)
+                && !"information_schema".equals(udtSchema)) {
+            return TableId.quote(udtSchema) + "." + TableId.quote(udtName);
+        }
+        return udtName == null || udtName.isEmpty() ? dataType : udtName;
+    }
+}

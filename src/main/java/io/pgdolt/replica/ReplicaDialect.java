@@ -1,0 +1,25 @@
+package io.pgdolt.replica;
+
+import io.pgdolt.txn.SourceTransaction;
+import java.io.Serializable;
+import java.sql.Connection;
+import java.sql.SQLException;
+
+/**
+ * What differs between replica servers: how one applied source transaction is made durable (and,
+ * on Doltgres, versioned). Everything else — statements, progress row, idempotence — is shared.
+ */
+public interface ReplicaDialect extends Serializable {
+
+    /** A short name for logs ("doltgres", "postgres"). */
+    String name();
+
+    /**
+     * Commits the open replica transaction, which already holds the data changes and the progress
+     * row of {@code txn}.
+     *
+     * @return the Dolt commit hash, or {@code null} where the replica has none
+     */
+    String commit(Connection connection, SourceTransaction txn, String pipelineId)
+            throws SQLException;
+}

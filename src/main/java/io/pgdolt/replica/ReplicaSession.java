@@ -1,0 +1,301 @@
+package io.pgdolt.replica;
+
+import io.pgdolt.config.Secret;
+import io.pgdolt.txn.Lsn;
+import io.pgdolt.txn.RowChange;
+import io.pgdolt.txn.SourceTransaction;
+import io.pgdolt.txn.TableId;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * One connection to the replica that applies source transactions, each as one replica transaction
+ * holding its row changes and the pipeline's progress row, finished by the dialect's commit.
+ *
+ * <p>Statements are parameterised (every value bound as text and cast to the replica column's type),
+ * identifiers quoted, and consecutive changes of the same shape sent as one JDBC batch. UPDATE and
+ * DELETE must hit exactly one row: anything else means the replica has diverged, and the apply
+ * fails rather than silently continuing.
+ *
+ * <p>Not thread-safe: used by the committer's single thread.
+ */
+public final class ReplicaSession implements AutoCloseable {
+    /** Table recording, per pipeline, the last applied source transaction. */
+    public static final TableId PROGRESS_TABLE = new TableId("public", "pgdolt_progress");
+
+    private static final int MAX_BATCH = 1000;
+
+    private final Connection connection;
+    private final ReplicaDialect dialect;
+    private final String pipelineId;
+    private final ColumnTypes columnTypes = new ColumnTypes();
+    private final Map<String, PreparedStatement> statements = new HashMap<>();
+
+    private ReplicaSession(Connection connection, ReplicaDialect dialect, String pipelineId) {
+        this.connection = connection;
+        this.dialect = dialect;
+        this.pipelineId = pipelineId;
+    }
+
+    /** Connects, and creates the progress table if the replica has none yet. */
+    public static ReplicaSession open(
+            String url, String user, Secret password, ReplicaDialect dialect, String pipelineId)
+            throws SQLException {
+        Properties props = new Properties();
+        props.setProperty("user", user);
+        props.setProperty("password", password.reveal());
+        props.setProperty("ApplicationName", "pgdolt-" + pipelineId);
+        props.setProperty("connectTimeout", "10");
+        props.setProperty("socketTimeout", "300");
+        props.setProperty("tcpKeepAlive", "true");
+        Connection c = DriverManager.getConnection(url, props);
+        try {
+            c.setAutoCommit(true);
+            try (Statement st = c.createStatement()) {
+                st.execute(
+                        "CREATE TABLE IF NOT EXISTS "
+                                + PROGRESS_TABLE.quoted()
+                                + " (pipeline_id varchar(100) PRIMARY KEY,"
+                                + " commit_lsn varchar(20) NOT NULL,"
+                                + " xid bigint NOT NULL,"
+                                + " commit_time timestamptz NOT NULL)");
+            }
+            c.setAutoCommit(false);
+            return new ReplicaSession(c, dialect, pipelineId);
+        } catch (SQLException | RuntimeException e) {
+            try {
+                c.close();
+            } catch (SQLException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+    }
+
+    /** The commit LSN of the last transaction this pipeline applied, {@link Lsn#ZERO} if none. */
+    public Lsn appliedLsn() throws SQLException {
+        try (PreparedStatement ps =
+                connection.prepareStatement(
+                        "SELECT commit_lsn FROM "
+                                + PROGRESS_TABLE.quoted()
+                                + " WHERE pipeline_id = ?")) {
+            ps.setString(1, pipelineId);
+            try (ResultSet rs = ps.executeQuery()) {
+                Lsn lsn = rs.next() ? Lsn.parse(rs.getString(1)) : Lsn.ZERO;
+                connection.rollback();
+                return lsn;
+            }
+        }
+    }
+
+    /**
+     * Applies {@code txn} atomically and commits it.
+     *
+     * @return the Dolt commit hash, or {@code null} on a replica without one
+     */
+    public String apply(SourceTransaction txn) throws ApplyException {
+        TableId table = null;
+        String sql = null;
+        try {
+            List<RowChange> changes = txn.changes();
+            int i = 0;
+            while (i < changes.size()) {
+                RowChange first = changes.get(i);
+                table = first.table();
+                Bound bound = bind(first);
+                sql = bound.sql;
+                PreparedStatement ps = statement(sql);
+                List<RowChange> run = new ArrayList<>();
+                int j = i;
+                while (j < changes.size() && run.size() < MAX_BATCH) {
+                    Bound b = j == i ? bound : bind(changes.get(j));
+                    if (!b.sql.equals(sql)) {
+                        break;
+                    }
+                    for (int p = 0; p < b.values.size(); p++) {
+                        ps.setString(p + 1, b.values.get(p));
+                    }
+                    ps.addBatch();
+                    run.add(changes.get(j));
+                    j++;
+                }
+                int[] counts = ps.executeBatch();
+                checkCounts(run, counts);
+                i = j;
+            }
+            table = PROGRESS_TABLE;
+            sql = "progress";
+            recordProgress(txn);
+            sql = "commit";
+            return dialect.commit(connection, txn, pipelineId);
+        } catch (SQLException | RuntimeException e) {
+            try {
+                connection.rollback();
+            } catch (SQLException rollbackFailure) {
+                e.addSuppressed(rollbackFailure);
+            }
+            throw new ApplyException(txn, table, sql, e);
+        }
+    }
+
+    private void recordProgress(SourceTransaction txn) throws SQLException {
+        PreparedStatement update =
+                statement(
+                        "UPDATE "
+                                + PROGRESS_TABLE.quoted()
+                                + " SET commit_lsn = ?, xid = ?, commit_time = ?::timestamptz"
+                                + " WHERE pipeline_id = ?");
+        update.setString(1, txn.commitLsn().toString());
+        update.setLong(2, txn.xid());
+        update.setString(3, txn.commitTime().toString());
+        update.setString(4, pipelineId);
+        if (update.executeUpdate() == 0) {
+            PreparedStatement insert =
+                    statement(
+                            "INSERT INTO "
+                                    + PROGRESS_TABLE.quoted()
+                                    + " (pipeline_id, commit_lsn, xid, commit_time)"
+                                    + " VALUES (?, ?, ?, ?::timestamptz)");
+            insert.setString(1, pipelineId);
+            insert.setString(2, txn.commitLsn().toString());
+            insert.setLong(3, txn.xid());
+            insert.setString(4, txn.commitTime().toString());
+            insert.executeUpdate();
+        }
+    }
+
+    private static void checkCounts(List<RowChange> run, int[] counts) {
+        for (int k = 0; k < counts.length; k++) {
+            int n = counts[k];
+            if (n != 1 && n != Statement.SUCCESS_NO_INFO) {
+                RowChange c = run.get(k);
+                throw new ReplicaDivergedException(
+                        c.op()
+                                + " on "
+                                + c.table()
+                                + " changed "
+                                + n
+                                + " rows instead of 1: the replica row with key "
+                                + String.join(",", c.keyColumns())
+                                + " is missing or duplicated (the replica has diverged from the"
+                                + " primary)");
+            }
+        }
+    }
+
+    private PreparedStatement statement(String sql) throws SQLException {
+        PreparedStatement ps = statements.get(sql);
+        if (ps == null) {
+            ps = connection.prepareStatement(sql);
+            statements.put(sql, ps);
+        }
+        return ps;
+    }
+
+    /** A statement and its bound text values. */
+    private record Bound(String sql, List<String> values) {}
+
+    private Bound bind(RowChange c) throws SQLException {
+        TableId t = c.table();
+        StringBuilder sql = new StringBuilder();
+        List<String> values = new ArrayList<>();
+        switch (c.op()) {
+            case INSERT:
+                sql.append("INSERT INTO ").append(t.quoted()).append(" (");
+                StringBuilder params = new StringBuilder();
+                for (int k = 0; k < c.columns().length; k++) {
+                    String v = c.values()[k];
+                    if (RowChange.isUnchanged(v)) {
+                        throw new ReplicaDivergedException(
+                                "INSERT into " + t + " lacks the value of column "
+                                        + c.columns()[k]);
+                    }
+                    if (k > 0) {
+                        sql.append(", ");
+                        params.append(", ");
+                    }
+                    sql.append(TableId.quote(c.columns()[k]));
+                    params.append(param(t, c.columns()[k]));
+                    values.add(v);
+                }
+                sql.append(") VALUES (").append(params).append(')');
+                break;
+            case UPDATE:
+                sql.append("UPDATE ").append(t.quoted()).append(" SET ");
+                boolean any = false;
+                java.util.Set<String> keys = java.util.Set.of(c.keyColumns());
+                for (int k = 0; k < c.columns().length; k++) {
+                    String v = c.values()[k];
+                    if (RowChange.isUnchanged(v) || keys.contains(c.columns()[k])) {
+                        continue;
+                    }
+                    if (any) {
+                        sql.append(", ");
+                    }
+                    sql.append(TableId.quote(c.columns()[k]))
+                            .append(" = ")
+                            .append(param(t, c.columns()[k]));
+                    values.add(v);
+                    any = true;
+                }
+                if (!any) {
+                    // Only key columns: set one to itself so the row is still checked to exist.
+                    String k0 = c.keyColumns()[0];
+                    sql.append(TableId.quote(k0)).append(" = ").append(TableId.quote(k0));
+                }
+                appendWhere(sql, values, c);
+                break;
+            case DELETE:
+                sql.append("DELETE FROM ").append(t.quoted());
+                appendWhere(sql, values, c);
+                break;
+            default:
+                throw new IllegalStateException("unknown op " + c.op());
+        }
+        return new Bound(sql.toString(), values);
+    }
+
+    private void appendWhere(StringBuilder sql, List<String> values, RowChange c)
+            throws SQLException {
+        sql.append(" WHERE ");
+        for (int k = 0; k < c.keyColumns().length; k++) {
+            if (k > 0) {
+                sql.append(" AND ");
+            }
+            sql.append(TableId.quote(c.keyColumns()[k]))
+                    .append(" = ")
+                    .append(param(c.table(), c.keyColumns()[k]));
+            values.add(c.keyValues()[k]);
+        }
+    }
+
+    private String param(TableId table, String column) throws SQLException {
+        return "CAST(? AS " + columnTypes.castType(connection, table, column) + ")";
+    }
+
+    @Override
+    public void close() {
+        for (PreparedStatement ps : statements.values()) {
+            try {
+                ps.close();
+            } catch (SQLException ignored) {
+                // The connection is closed next; nothing is left to release.
+            }
+        }
+        statements.clear();
+        try {
+            connection.close();
+        } catch (SQLException ignored) {
+            // A broken connection cannot be closed cleanly; it is discarded either way.
+        }
+    }
+}

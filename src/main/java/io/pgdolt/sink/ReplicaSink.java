@@ -1,0 +1,96 @@
+package io.pgdolt.sink;
+
+import io.pgdolt.config.PipelineConfig;
+import io.pgdolt.config.Secret;
+import io.pgdolt.replica.DoltgresDialect;
+import io.pgdolt.replica.PostgresDialect;
+import io.pgdolt.replica.ReplicaDialect;
+import io.pgdolt.replica.ReplicaSession;
+import io.pgdolt.txn.SourceTransaction;
+import java.io.Serializable;
+import java.sql.SQLException;
+import java.time.Duration;
+import org.apache.flink.api.connector.sink2.Committer;
+import org.apache.flink.api.connector.sink2.CommitterInitContext;
+import org.apache.flink.api.connector.sink2.CommittingSinkWriter;
+import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.api.connector.sink2.SupportsCommitter;
+import org.apache.flink.api.connector.sink2.WriterInitContext;
+import org.apache.flink.core.io.SimpleVersionedSerializer;
+
+/**
+ * Exactly-once sink of source transactions into a replica (Doltgres or PostgreSQL): a writer that
+ * turns each checkpoint's transactions into committables, and a committer that applies them once
+ * the checkpoint is complete. Must run with parallelism 1 (one ordered apply stream).
+ */
+public final class ReplicaSink
+        implements Sink<SourceTransaction>, SupportsCommitter<SourceTransaction> {
+    private static final long serialVersionUID = 1L;
+
+    private final SessionFactory sessions;
+    private final Duration retryTimeout;
+
+    private ReplicaSink(SessionFactory sessions, Duration retryTimeout) {
+        this.sessions = sessions;
+        this.retryTimeout = retryTimeout;
+    }
+
+    /** The sink for a pipeline's configuration. */
+    public static ReplicaSink of(PipelineConfig config) {
+        PipelineConfig.Replica r = config.replica();
+        ReplicaDialect dialect =
+                r.kind() == PipelineConfig.ReplicaKind.DOLTGRES
+                        ? new DoltgresDialect(r.doltCommitPerTransaction(), r.author())
+                        : new PostgresDialect();
+        return new ReplicaSink(
+                new SessionFactory(r.url(), r.user(), r.password(), dialect, config.pipeline().id()),
+                Duration.ofMinutes(10));
+    }
+
+    @Override
+    @Deprecated
+    public CommittingSinkWriter<SourceTransaction, SourceTransaction> createWriter(
+            InitContext context) {
+        return new TransactionWriter();
+    }
+
+    @Override
+    public CommittingSinkWriter<SourceTransaction, SourceTransaction> createWriter(
+            WriterInitContext context) {
+        return new TransactionWriter();
+    }
+
+    @Override
+    public Committer<SourceTransaction> createCommitter(CommitterInitContext context) {
+        return new ReplicaCommitter(sessions, retryTimeout, context.metricGroup());
+    }
+
+    @Override
+    public SimpleVersionedSerializer<SourceTransaction> getCommittableSerializer() {
+        return new TransactionCommittableSerializer();
+    }
+
+    /** Opens replica sessions; serializable so it travels with the job graph. */
+    static final class SessionFactory implements Serializable {
+        private static final long serialVersionUID = 1L;
+
+        private final String url;
+        private final String user;
+        private final Secret password;
+        private final ReplicaDialect dialect;
+        private final String pipelineId;
+
+        SessionFactory(
+                String url, String user, Secret password, ReplicaDialect dialect, String pipelineId) {
+            this.url = url;
+            this.user = user;
+            this.password = password;
+            this.dialect = dialect;
+            this.pipelineId = pipelineId;
+        }
+
+        ReplicaSession open() throws SQLException {
+            return ReplicaSession.open(url, user, password, dialect, pipelineId);
+        }
+    }
+}

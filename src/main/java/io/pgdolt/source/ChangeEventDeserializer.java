@@ -1,0 +1,187 @@
+package io.pgdolt.source;
+
+import io.pgdolt.txn.ChangeEvent;
+import io.pgdolt.txn.CodecTypeInfo;
+import io.pgdolt.txn.Lsn;
+import io.pgdolt.txn.RowChange;
+import io.pgdolt.txn.TableId;
+import java.util.List;
+import java.util.Map;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.cdc.debezium.DebeziumDeserializationSchema;
+import org.apache.flink.util.Collector;
+import org.apache.kafka.connect.data.Field;
+import org.apache.kafka.connect.data.Schema;
+import org.apache.kafka.connect.data.Struct;
+import org.apache.kafka.connect.source.SourceRecord;
+
+/**
+ * Turns Debezium records into {@link ChangeEvent}s: row changes with their values in PostgreSQL
+ * text form, and transaction ENDs (forwarded by {@link TransactionRecordEmitter}).
+ *
+ * <p>Anything it cannot represent faithfully stops the job with an error naming table, column, xid
+ * and LSN (DESIGN invariant 5). Stateless.
+ */
+final class ChangeEventDeserializer implements DebeziumDeserializationSchema<ChangeEvent> {
+    private static final long serialVersionUID = 1L;
+
+    @Override
+    public void deserialize(SourceRecord record, Collector<ChangeEvent> out) {
+        if (TransactionRecordEmitter.isTransactionRecord(record)) {
+            if (TransactionRecordEmitter.isTransactionEnd(record)) {
+                out.collect(toEnd(record));
+            }
+            return;
+        }
+        Struct value = (Struct) record.value();
+        Struct source = value.getStruct("source");
+        String op = value.getString("op");
+        TableId table = new TableId(source.getString("schema"), source.getString("table"));
+        Long txId = source.getInt64("txId");
+        Long lsn = source.getInt64("lsn");
+        String where =
+                " (table "
+                        + table
+                        + ", xid "
+                        + txId
+                        + ", LSN "
+                        + (lsn == null ? "?" : Lsn.of(lsn).toString())
+                        + ")";
+        RowChange.Op kind;
+        switch (op) {
+            case "c":
+                kind = RowChange.Op.INSERT;
+                break;
+            case "u":
+                kind = RowChange.Op.UPDATE;
+                break;
+            case "d":
+                kind = RowChange.Op.DELETE;
+                break;
+            case "t":
+                throw new UnsupportedChangeException(
+                        "TRUNCATE is not replicated by this version; the job stops instead of"
+                                + " letting the replica diverge"
+                                + where);
+            case "r":
+                throw new UnsupportedChangeException(
+                        "snapshot records are not expected with startup mode stream-only" + where);
+            default:
+                throw new UnsupportedChangeException("unknown change operation '" + op + "'" + where);
+        }
+        if (txId == null || lsn == null) {
+            throw new UnsupportedChangeException("change without xid or LSN" + where);
+        }
+        Struct key = (Struct) record.key();
+        if (key == null && kind != RowChange.Op.INSERT) {
+            throw new UnsupportedChangeException(
+                    kind
+                            + " on a table without a primary key cannot be applied: give the"
+                            + " table a primary key"
+                            + where);
+        }
+        String[] keyColumns = key == null ? new String[0] : names(key.schema());
+        String[] keyValues = key == null ? new String[0] : texts(key, where);
+        String[] columns;
+        String[] values;
+        if (kind == RowChange.Op.DELETE) {
+            columns = new String[0];
+            values = new String[0];
+        } else {
+            Struct after = value.getStruct("after");
+            columns = names(after.schema());
+            values = texts(after, where);
+        }
+        RowChange change = new RowChange(table, kind, keyColumns, keyValues, columns, values);
+        out.collect(
+                ChangeEvent.change(
+                        txId, previousCommitLsn(source), lsn, commitTimeMicros(record, source), change));
+    }
+
+    private static ChangeEvent toEnd(SourceRecord record) {
+        Struct value = (Struct) record.value();
+        long xid = Long.parseLong(value.getString("id").split(":", 2)[0]);
+        Object lsn = record.sourceOffset().get("lsn");
+        if (!(lsn instanceof Number)) {
+            throw new UnsupportedChangeException(
+                    "transaction END of xid " + xid + " carries no commit LSN: " + lsn);
+        }
+        return ChangeEvent.end(xid, 0L, ((Number) lsn).longValue());
+    }
+
+    /** {@code source.sequence} is {@code ["<previous commit LSN>","<own LSN>"]}. */
+    static long previousCommitLsn(Struct source) {
+        String sequence = source.getString("sequence");
+        if (sequence == null) {
+            return 0L;
+        }
+        String body = sequence.trim();
+        if (!body.startsWith("[")) {
+            return 0L;
+        }
+        String first = body.substring(1, body.length() - 1).split(",", 2)[0].trim();
+        if (first.isEmpty() || first.equals("null")) {
+            return 0L;
+        }
+        return Long.parseLong(first.replace("\"", ""));
+    }
+
+    private static long commitTimeMicros(SourceRecord record, Struct source) {
+        Map<String, ?> offset = record.sourceOffset();
+        Object usec = offset == null ? null : offset.get("ts_usec");
+        if (usec instanceof Number) {
+            return ((Number) usec).longValue();
+        }
+        Long ms = source.getInt64("ts_ms");
+        return ms == null ? 0L : ms * 1000L;
+    }
+
+    private static String[] names(Schema schema) {
+        List<Field> fields = schema.fields();
+        String[] names = new String[fields.size()];
+        for (int i = 0; i < names.length; i++) {
+            names[i] = fields.get(i).name();
+        }
+        return names;
+    }
+
+    private static String[] texts(Struct struct, String where) {
+        List<Field> fields = struct.schema().fields();
+        String[] texts = new String[fields.size()];
+        for (int i = 0; i < texts.length; i++) {
+            Field f = fields.get(i);
+            try {
+                texts[i] = ValueText.toText(f.schema(), struct.get(f));
+            } catch (RuntimeException e) {
+                throw new UnsupportedChangeException(
+                        "column "
+                                + f.name()
+                                + ": "
+                                + e.getMessage()
+                                + where
+                                + "; map the column to a supported type or leave it out of the"
+                                + " publication",
+                        e);
+            }
+        }
+        return texts;
+    }
+
+    @Override
+    public TypeInformation<ChangeEvent> getProducedType() {
+        return CodecTypeInfo.CHANGE_EVENT;
+    }
+
+    /** A change the pipeline cannot replicate faithfully. Stops the job. */
+    static final class UnsupportedChangeException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        UnsupportedChangeException(String message) {
+            super(message);
+        }
+
+        UnsupportedChangeException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+}

@@ -1,0 +1,228 @@
+package io.pgdolt.source;
+
+import io.pgdolt.txn.RowChange;
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.LocalDate;
+import java.time.LocalDateTime;
+import java.time.LocalTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.Arrays;
+import java.util.List;
+import org.apache.kafka.connect.data.Schema;
+import org.apache.kafka.connect.data.Struct;
+
+/**
+ * Turns a Debezium (Kafka Connect) column value into PostgreSQL's text representation, the form the
+ * replica's input function parses back into the very same value.
+ *
+ * <p>Relies on the connector settings made in {@link PostgresCdcSource}: {@code
+ * decimal.handling.mode=string}, {@code interval.handling.mode=string}, {@code
+ * binary.handling.mode=bytes} and the default adaptive microsecond time precision. A value it cannot
+ * represent exactly raises {@link UnsupportedValueException}: a wrong value on the replica is worse
+ * than a stopped job. Stateless.
+ */
+final class ValueText {
+    /** What Debezium sends for a TOASTed column that an UPDATE left unchanged. */
+    static final String UNAVAILABLE_PLACEHOLDER = "__debezium_unavailable_value";
+
+    private static final byte[] UNAVAILABLE_BYTES =
+            UNAVAILABLE_PLACEHOLDER.getBytes(StandardCharsets.UTF_8);
+    private static final DateTimeFormatter TIMESTAMP =
+            DateTimeFormatter.ofPattern("uuuu-MM-dd HH:mm:ss.SSSSSS");
+    private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss.SSSSSS");
+    private static final char[] HEX = "0123456789abcdef".toCharArray();
+
+    private ValueText() {}
+
+    /** Raised for a value that has no faithful text form here. */
+    static final class UnsupportedValueException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        UnsupportedValueException(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * The text form of {@code value}, {@code null} for SQL NULL, or {@link RowChange#UNCHANGED} for
+     * the unchanged-TOAST placeholder.
+     */
+    static String toText(Schema schema, Object value) {
+        if (value == null) {
+            return null;
+        }
+        String logical = schema.name();
+        if (logical != null) {
+            switch (logical) {
+                case "io.debezium.time.Date":
+                    return formatDate(LocalDate.ofEpochDay(((Number) value).longValue()));
+                case "io.debezium.time.Timestamp":
+                    return formatTimestamp(((Number) value).longValue() * 1000L);
+                case "io.debezium.time.MicroTimestamp":
+                    return formatTimestamp(((Number) value).longValue());
+                case "io.debezium.time.NanoTimestamp":
+                    return formatTimestamp(Math.floorDiv(((Number) value).longValue(), 1000L));
+                case "io.debezium.time.Time":
+                    return formatTime(((Number) value).longValue() * 1000L);
+                case "io.debezium.time.MicroTime":
+                    return formatTime(((Number) value).longValue());
+                case "io.debezium.time.NanoTime":
+                    return formatTime(Math.floorDiv(((Number) value).longValue(), 1000L));
+                case "io.debezium.data.VariableScaleDecimal":
+                    return variableScaleDecimal((Struct) value);
+                case "org.apache.kafka.connect.data.Decimal":
+                    return ((BigDecimal) value).toPlainString();
+                case "io.debezium.data.Bits":
+                    return bits(schema, bytes(value));
+                case "io.debezium.time.MicroDuration":
+                case "io.debezium.time.NanoDuration":
+                    throw new UnsupportedValueException(
+                            "interval values must arrive as strings"
+                                    + " (interval.handling.mode=string)");
+                default:
+                    if (logical.startsWith("io.debezium.data.geometry")) {
+                        throw new UnsupportedValueException(
+                                "geometric type " + logical + " is not supported");
+                    }
+                    // Json, Uuid, Enum, Xml, ZonedTimestamp, ZonedTime, Interval, Ltree, ...
+                    // are strings already in PostgreSQL's own output form; fall through.
+            }
+        }
+        switch (schema.type()) {
+            case STRING:
+                String s = (String) value;
+                return UNAVAILABLE_PLACEHOLDER.equals(s) ? RowChange.UNCHANGED : s;
+            case INT8:
+            case INT16:
+            case INT32:
+            case INT64:
+                return value.toString();
+            case FLOAT32:
+                return floatText(((Float) value).doubleValue(), Float.toString((Float) value));
+            case FLOAT64:
+                return floatText((Double) value, Double.toString((Double) value));
+            case BOOLEAN:
+                return ((Boolean) value) ? "t" : "f";
+            case BYTES:
+                byte[] b = bytes(value);
+                return Arrays.equals(b, UNAVAILABLE_BYTES) ? RowChange.UNCHANGED : byteaHex(b);
+            case ARRAY:
+                return arrayText(schema.valueSchema(), (List<?>) value);
+            default:
+                throw new UnsupportedValueException(
+                        "values of Connect type "
+                                + schema.type()
+                                + (logical == null ? "" : " (" + logical + ")")
+                                + " are not supported");
+        }
+    }
+
+    private static String floatText(double d, String javaText) {
+        if (Double.isNaN(d)) {
+            return "NaN";
+        }
+        if (Double.isInfinite(d)) {
+            return d > 0 ? "Infinity" : "-Infinity";
+        }
+        return javaText;
+    }
+
+    private static String formatDate(LocalDate date) {
+        if (date.getYear() <= 0) {
+            return LocalDate.of(1 - date.getYear(), date.getMonth(), date.getDayOfMonth())
+                            .toString()
+                    + " BC";
+        }
+        return date.toString();
+    }
+
+    private static String formatTimestamp(long micros) {
+        long seconds = Math.floorDiv(micros, 1_000_000L);
+        int nanos = (int) Math.floorMod(micros, 1_000_000L) * 1000;
+        LocalDateTime t = LocalDateTime.ofEpochSecond(seconds, nanos, ZoneOffset.UTC);
+        if (t.getYear() <= 0) {
+            return t.withYear(1 - t.getYear()).format(TIMESTAMP) + " BC";
+        }
+        return t.format(TIMESTAMP);
+    }
+
+    private static String formatTime(long micros) {
+        if (micros == 86_400_000_000L) {
+            return "24:00:00";
+        }
+        return LocalTime.ofNanoOfDay(micros * 1000L).format(TIME);
+    }
+
+    private static String variableScaleDecimal(Struct struct) {
+        int scale = struct.getInt32("scale");
+        byte[] unscaled = bytes(struct.get("value"));
+        return new BigDecimal(new BigInteger(unscaled), scale).toPlainString();
+    }
+
+    /** Debezium's Bits are the bit string as a little-endian {@code BitSet} byte array. */
+    private static String bits(Schema schema, byte[] bytes) {
+        String lengthParam = schema.parameters() == null ? null : schema.parameters().get("length");
+        if (lengthParam == null) {
+            throw new UnsupportedValueException("bit string without a length parameter");
+        }
+        int length = Integer.parseInt(lengthParam);
+        java.util.BitSet set = java.util.BitSet.valueOf(bytes);
+        StringBuilder sb = new StringBuilder(length);
+        for (int i = length - 1; i >= 0; i--) {
+            sb.append(set.get(i) ? '1' : '0');
+        }
+        return sb.toString();
+    }
+
+    private static byte[] bytes(Object value) {
+        if (value instanceof byte[]) {
+            return (byte[]) value;
+        }
+        ByteBuffer buf = ((ByteBuffer) value).duplicate();
+        byte[] b = new byte[buf.remaining()];
+        buf.get(b);
+        return b;
+    }
+
+    private static String byteaHex(byte[] b) {
+        char[] out = new char[2 + b.length * 2];
+        out[0] = '\\';
+        out[1] = 'x';
+        for (int i = 0; i < b.length; i++) {
+            out[2 + 2 * i] = HEX[(b[i] >> 4) & 0xF];
+            out[3 + 2 * i] = HEX[b[i] & 0xF];
+        }
+        return new String(out);
+    }
+
+    /** A one-dimensional array literal, every element quoted so no content needs special care. */
+    private static String arrayText(Schema elementSchema, List<?> elements) {
+        StringBuilder sb = new StringBuilder("{");
+        for (int i = 0; i < elements.size(); i++) {
+            if (i > 0) {
+                sb.append(',');
+            }
+            String text = toText(elementSchema, elements.get(i));
+            if (text == null) {
+                sb.append("NULL");
+            } else if (RowChange.isUnchanged(text)) {
+                return RowChange.UNCHANGED;
+            } else {
+                sb.append('"');
+                for (int j = 0; j < text.length(); j++) {
+                    char c = text.charAt(j);
+                    if (c == '"' || c == '\\') {
+                        sb.append('\\');
+                    }
+                    sb.append(c);
+                }
+                sb.append('"');
+            }
+        }
+        return sb.append('}').toString();
+    }
+}

@@ -1,0 +1,206 @@
+package io.pgdolt.txn;
+
+import java.io.DataInput;
+import java.io.DataOutput;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The binary format of the transaction model, shared by every serializer that persists it (keyed
+ * state, committables, savepoints).
+ *
+ * <p>Each top-level value starts with a format version byte. Readers accept every version listed in
+ * {@link #readVersion} and throw on any other, so that state written by a newer release is refused
+ * loudly instead of read as garbage. Bump {@link #VERSION} and keep the old read path when the
+ * format changes; the stored-bytes tests pin every version.
+ */
+final class TxnCodec {
+    /** Current format version. */
+    static final byte VERSION = 1;
+
+    private static final byte VALUE_NULL = 0;
+    private static final byte VALUE_TEXT = 1;
+    private static final byte VALUE_UNCHANGED = 2;
+
+    private TxnCodec() {}
+
+    static byte readVersion(DataInput in, String what) throws IOException {
+        byte version = in.readByte();
+        if (version != 1) {
+            throw new IOException(
+                    "cannot read "
+                            + what
+                            + " written in format version "
+                            + version
+                            + " (this release reads version 1); was the state written by a newer"
+                            + " pgdolt?");
+        }
+        return version;
+    }
+
+    // ---- RowChange ----
+
+    static void writeRowChange(RowChange c, DataOutput out) throws IOException {
+        out.writeByte(VERSION);
+        writeRowChangeBody(c, out);
+    }
+
+    static RowChange readRowChange(DataInput in) throws IOException {
+        readVersion(in, "a row change");
+        return readRowChangeBody(in);
+    }
+
+    private static void writeRowChangeBody(RowChange c, DataOutput out) throws IOException {
+        writeString(c.table().schema(), out);
+        writeString(c.table().table(), out);
+        out.writeByte(c.op().code());
+        writeNames(c.keyColumns(), out);
+        writeValues(c.keyValues(), out);
+        writeNames(c.columns(), out);
+        writeValues(c.values(), out);
+    }
+
+    private static RowChange readRowChangeBody(DataInput in) throws IOException {
+        TableId table = new TableId(readString(in), readString(in));
+        RowChange.Op op = RowChange.Op.ofCode(in.readByte());
+        String[] keyColumns = readNames(in);
+        String[] keyValues = readValues(in);
+        String[] columns = readNames(in);
+        String[] values = readValues(in);
+        return new RowChange(table, op, keyColumns, keyValues, columns, values);
+    }
+
+    // ---- SourceTransaction ----
+
+    static void writeTransaction(SourceTransaction t, DataOutput out) throws IOException {
+        out.writeByte(VERSION);
+        out.writeLong(t.xid());
+        out.writeLong(t.commitLsn().value());
+        out.writeLong(t.commitTime().getEpochSecond());
+        out.writeInt(t.commitTime().getNano());
+        out.writeInt(t.changes().size());
+        for (RowChange c : t.changes()) {
+            writeRowChangeBody(c, out);
+        }
+    }
+
+    static SourceTransaction readTransaction(DataInput in) throws IOException {
+        readVersion(in, "a source transaction");
+        long xid = in.readLong();
+        Lsn commitLsn = Lsn.of(in.readLong());
+        Instant commitTime = Instant.ofEpochSecond(in.readLong(), in.readInt());
+        int n = in.readInt();
+        checkCount(n);
+        List<RowChange> changes = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            changes.add(readRowChangeBody(in));
+        }
+        return new SourceTransaction(xid, commitLsn, commitTime, changes);
+    }
+
+    // ---- ChangeEvent (network only, but versioned like the rest) ----
+
+    static void writeChangeEvent(ChangeEvent e, DataOutput out) throws IOException {
+        out.writeByte(VERSION);
+        out.writeByte(e.isEnd() ? 1 : 0);
+        out.writeLong(e.xid());
+        out.writeLong(e.prevCommitLsn());
+        out.writeLong(e.lsn());
+        out.writeLong(e.commitTimeMicros());
+        if (!e.isEnd()) {
+            writeRowChangeBody(e.change(), out);
+        }
+    }
+
+    static ChangeEvent readChangeEvent(DataInput in) throws IOException {
+        readVersion(in, "a change event");
+        boolean end = in.readByte() == 1;
+        long xid = in.readLong();
+        long prev = in.readLong();
+        long lsn = in.readLong();
+        long ts = in.readLong();
+        return end
+                ? ChangeEvent.end(xid, prev, lsn)
+                : ChangeEvent.change(xid, prev, lsn, ts, readRowChangeBody(in));
+    }
+
+    // ---- primitives ----
+
+    private static void writeNames(String[] names, DataOutput out) throws IOException {
+        out.writeInt(names.length);
+        for (String s : names) {
+            writeString(s, out);
+        }
+    }
+
+    private static String[] readNames(DataInput in) throws IOException {
+        int n = in.readInt();
+        checkCount(n);
+        String[] names = new String[n];
+        for (int i = 0; i < n; i++) {
+            names[i] = readString(in);
+        }
+        return names;
+    }
+
+    private static void writeValues(String[] values, DataOutput out) throws IOException {
+        out.writeInt(values.length);
+        for (String v : values) {
+            if (v == null) {
+                out.writeByte(VALUE_NULL);
+            } else if (RowChange.isUnchanged(v)) {
+                out.writeByte(VALUE_UNCHANGED);
+            } else {
+                out.writeByte(VALUE_TEXT);
+                writeString(v, out);
+            }
+        }
+    }
+
+    private static String[] readValues(DataInput in) throws IOException {
+        int n = in.readInt();
+        checkCount(n);
+        String[] values = new String[n];
+        for (int i = 0; i < n; i++) {
+            byte tag = in.readByte();
+            switch (tag) {
+                case VALUE_NULL:
+                    values[i] = null;
+                    break;
+                case VALUE_TEXT:
+                    values[i] = readString(in);
+                    break;
+                case VALUE_UNCHANGED:
+                    values[i] = RowChange.UNCHANGED;
+                    break;
+                default:
+                    throw new IOException("corrupt row change: unknown value tag " + tag);
+            }
+        }
+        return values;
+    }
+
+    /** Length-prefixed UTF-8 (DataOutput.writeUTF stops at 64 KiB; values can be far larger). */
+    private static void writeString(String s, DataOutput out) throws IOException {
+        byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
+        out.writeInt(bytes.length);
+        out.write(bytes);
+    }
+
+    private static String readString(DataInput in) throws IOException {
+        int n = in.readInt();
+        checkCount(n);
+        byte[] bytes = new byte[n];
+        in.readFully(bytes);
+        return new String(bytes, StandardCharsets.UTF_8);
+    }
+
+    private static void checkCount(int n) throws IOException {
+        if (n < 0) {
+            throw new IOException("corrupt data: negative length " + n);
+        }
+    }
+}
