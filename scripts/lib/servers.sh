@@ -234,6 +234,8 @@ pgdolt_pg_write_conf() {
     echo "max_connections = 200"
     if [[ "$name" == "primary" ]]; then
       echo "wal_level = logical"
+      # Tests compare Dolt commit dates with pg_xact_commit_timestamp().
+      echo "track_commit_timestamp = on"
     fi
     echo "max_replication_slots = 20"
     echo "max_wal_senders = 20"

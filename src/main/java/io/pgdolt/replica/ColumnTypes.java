@@ -62,7 +62,8 @@ final class ColumnTypes {
     }
 
     static String castType(String dataType, String udtSchema, String udtName) {
-        if ("ARRAY".equalsIgnoreCase(dataType) && udtName != null && udtName.startsWith("_")) {
+        // PostgreSQL says data_type ARRAY, Doltgres "integer[]"; both name the element type _elem.
+        if (udtName != null && udtName.startsWith("_") && udtName.length() > 1) {
             return castType("", udtSchema, udtName.substring(1)) + "[]";
         }
         if (udtSchema != null

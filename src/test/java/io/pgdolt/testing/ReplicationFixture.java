@@ -1,0 +1,191 @@
+package io.pgdolt.testing;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.pgdolt.config.ConfigLoader;
+import io.pgdolt.config.PipelineConfig;
+import io.pgdolt.job.PipelineBuilder;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.awaitility.Awaitility;
+
+/**
+ * A fresh primary database and replica database for one test: same tables on both, a publication
+ * and a slot, the job's YAML config, and helpers to run the job and compare the two sides.
+ */
+public final class ReplicationFixture implements AutoCloseable {
+    public final String kind;
+    public final String name;
+    public final Db primary;
+    public final Db replica;
+    public final List<String> tables;
+    private final String extraYaml;
+    private JobClient job;
+
+    private ReplicationFixture(
+            String kind, String name, Db primary, Db replica, List<String> tables, String extraYaml) {
+        this.kind = kind;
+        this.name = name;
+        this.primary = primary;
+        this.replica = replica;
+        this.tables = tables;
+        this.extraYaml = extraYaml;
+    }
+
+    /**
+     * Creates databases {@code <prefix>_<random>} on the primary and the replica, runs {@code ddl}
+     * on both, and publishes {@code tables} through a new publication and slot.
+     */
+    public static ReplicationFixture create(
+            String kind, String prefix, List<String> tables, String... ddl) throws SQLException {
+        return create(kind, prefix, tables, "", ddl);
+    }
+
+    public static ReplicationFixture create(
+            String kind, String prefix, List<String> tables, String extraYaml, String... ddl)
+            throws SQLException {
+        String name =
+                (prefix + "_" + Long.toString(ThreadLocalRandom.current().nextLong(1L << 40), 36))
+                        .toLowerCase(Locale.ROOT);
+        Db primaryServer = TestServers.primary();
+        Db replicaServer = TestServers.replica(kind);
+        primaryServer.exec("CREATE DATABASE " + name);
+        replicaServer.exec("CREATE DATABASE " + name);
+        Db primary = primaryServer.withDatabase(name);
+        Db replica = replicaServer.withDatabase(name);
+        primary.exec(ddl);
+        replica.exec(ddl);
+        primary.exec(
+                "CREATE PUBLICATION " + name + " FOR TABLE " + String.join(", ", tables),
+                "SELECT pg_create_logical_replication_slot('" + name + "', 'pgoutput')");
+        return new ReplicationFixture(kind, name, primary, replica, tables, extraYaml);
+    }
+
+    /** The job configuration, in the YAML form users write. */
+    public String yaml() {
+        return String.join(
+                "\n",
+                "postgres_replication:",
+                "  postgres_server_address: " + primary.host(),
+                "  postgres_port: " + primary.port(),
+                "  postgres_user: " + primary.user(),
+                "  postgres_password: ${TEST_PRIMARY_PASSWORD}",
+                "  postgres_database: " + name,
+                "  slot_name: " + name,
+                "behavior:",
+                "  dolt_transaction_commit: " + "doltgres".equals(kind),
+                "replica:",
+                "  kind: " + kind,
+                "  url: " + replica.url(),
+                "  user: " + replica.user(),
+                "  password: ${TEST_REPLICA_PASSWORD}",
+                "  author: pgdolt test <pgdolt-test@example.com>",
+                "pipeline:",
+                "  checkpoint_interval: 500ms",
+                "  slot_confirm_delay_checkpoints: 1",
+                extraYaml);
+    }
+
+    public PipelineConfig config() {
+        return ConfigLoader.parse(
+                yaml(),
+                Map.of(
+                                "TEST_PRIMARY_PASSWORD", primary.password(),
+                                "TEST_REPLICA_PASSWORD", replica.password())
+                        ::get);
+    }
+
+    /** Builds the job exactly as Main does and submits it to {@code env}'s cluster. */
+    public JobClient start(StreamExecutionEnvironment env) throws Exception {
+        PipelineBuilder.build(env, config());
+        job = env.executeAsync("pgdolt-it " + name);
+        return job;
+    }
+
+    public JobClient job() {
+        return job;
+    }
+
+    /** Waits until the replica has applied the primary transaction {@code xid}. */
+    public void awaitApplied(long xid, Duration timeout) {
+        Awaitility.await("replica applies xid " + xid)
+                .atMost(timeout)
+                .pollInterval(Duration.ofMillis(200))
+                .ignoreExceptions()
+                .until(
+                        () ->
+                                String.valueOf(xid)
+                                        .equals(
+                                                replica.value(
+                                                        "SELECT xid FROM public.pgdolt_progress"
+                                                                + " WHERE pipeline_id = '"
+                                                                + name
+                                                                + "'")));
+    }
+
+    /** Commits an empty-ish marker transaction on the primary and returns its 32-bit xid. */
+    public static long currentXid(Connection c) throws SQLException {
+        return Long.parseLong(Db.rows(c, "SELECT txid_current() % 4294967296").get(0).get(0));
+    }
+
+    /** Asserts every published table holds the same rows on both sides. */
+    public void assertTablesEqual() throws SQLException {
+        for (String t : tables) {
+            String sql = "SELECT * FROM " + t + " ORDER BY 1";
+            List<List<String>> p = primary.rows(sql);
+            List<List<String>> r = replica.rows(sql);
+            assertThat(r).as("replica table %s (%d rows on the primary)", t, p.size()).isEqualTo(p);
+        }
+    }
+
+    /** A Dolt commit written by the pipeline. */
+    public record DoltCommit(String hash, long xid, String lsn, String date, String message) {}
+
+    /** The pipeline's Dolt commits, oldest first. */
+    public List<DoltCommit> doltCommits() throws SQLException {
+        List<DoltCommit> out = new ArrayList<>();
+        for (List<String> row :
+                replica.rows(
+                        "SELECT commit_hash, date, message FROM dolt_log"
+                                + " WHERE message LIKE 'pgdolt: xid %'")) {
+            String first = row.get(2).split("\n", 2)[0];
+            String[] words = first.split(" ");
+            // "pgdolt: xid <xid> at LSN <lsn>"
+            out.add(new DoltCommit(row.get(0), Long.parseLong(words[2]), words[5], row.get(1), row.get(2)));
+        }
+        java.util.Collections.reverse(out);
+        return out;
+    }
+
+    @Override
+    public void close() throws Exception {
+        if (job != null) {
+            try {
+                job.cancel().get();
+            } catch (Exception ignored) {
+                // Already finished or failed: nothing to cancel.
+            }
+        }
+        // Give the source a moment to release the slot before dropping it.
+        for (int i = 0; i < 50; i++) {
+            try {
+                primary.exec(
+                        "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
+                                + " WHERE slot_name = '"
+                                + name
+                                + "'");
+                break;
+            } catch (SQLException e) {
+                Thread.sleep(200);
+            }
+        }
+    }
+}
