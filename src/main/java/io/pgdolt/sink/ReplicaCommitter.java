@@ -93,8 +93,10 @@ final class ReplicaCommitter implements Committer<SourceTransaction> {
                     LOG.debug("skipping {}: the replica already holds up to {}", txn, appliedLsn);
                     return false;
                 }
+                FaultInjection.at(FaultInjection.BEFORE_APPLY, txn);
                 String hash = session.apply(txn);
                 appliedLsn = txn.commitLsn();
+                FaultInjection.at(FaultInjection.AFTER_APPLY, txn);
                 transactionsApplied.inc();
                 rowsApplied.inc(txn.changes().size());
                 appliedSinceLog++;

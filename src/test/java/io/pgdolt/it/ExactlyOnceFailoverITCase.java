@@ -1,0 +1,147 @@
+package io.pgdolt.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.pgdolt.sink.FaultInjection;
+import io.pgdolt.testing.ReplicationFixture;
+import io.pgdolt.testing.ReplicationFixture.DoltCommit;
+import io.pgdolt.testing.Workload;
+import java.sql.Connection;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.flink.api.common.JobStatus;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.runtime.minicluster.MiniCluster;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.test.junit5.InjectMiniCluster;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The replication workload while the job fails again and again: committer failures right after a
+ * checkpoint completed (before its transactions are applied) and right after the replica committed
+ * a transaction (before Flink knew), and TaskManager losses at random moments. The job recovers
+ * from its checkpoints by itself; the replica ends equal, with exactly one Dolt commit per source
+ * transaction.
+ */
+class ExactlyOnceFailoverITCase {
+    private static final Logger LOG = LoggerFactory.getLogger(ExactlyOnceFailoverITCase.class);
+
+    @RegisterExtension
+    static final MiniClusterExtension FLINK =
+            new MiniClusterExtension(
+                    new MiniClusterResourceConfiguration.Builder()
+                            .setNumberTaskManagers(1)
+                            .setNumberSlotsPerTaskManager(4)
+                            .setConfiguration(new Configuration())
+                            .build());
+
+    /** TaskManagers are never removed from MiniCluster's list: the live one is the last started. */
+    private static int liveTaskManager = 0;
+
+    @AfterEach
+    void removeHook() {
+        FaultInjection.install(null);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"doltgres", "postgres"})
+    void recoversFromRepeatedFailuresWithoutLossOrDuplicates(
+            String kind, @InjectMiniCluster MiniCluster cluster) throws Exception {
+        try (ReplicationFixture f =
+                ReplicationFixture.create(kind, "failover", Workload.TABLES, Workload.DDL)) {
+            AtomicReference<String> armed = new AtomicReference<>();
+            List<String> fired = new ArrayList<>();
+            FaultInjection.install(
+                    (point, txn) -> {
+                        if (armed.compareAndSet(point, null)) {
+                            synchronized (fired) {
+                                fired.add(point + " " + txn);
+                            }
+                            throw new RuntimeException("injected fault at " + point + " of " + txn);
+                        }
+                    });
+            f.start(StreamExecutionEnvironment.getExecutionEnvironment());
+            awaitRunning(f);
+
+            Workload w = new Workload(7);
+            java.util.concurrent.atomic.AtomicBoolean faultsDone =
+                    new java.util.concurrent.atomic.AtomicBoolean();
+            CompletableFuture<Void> load =
+                    CompletableFuture.runAsync(
+                            () -> {
+                                try (Connection c = f.primary.connect()) {
+                                    w.run(c, 400);
+                                    w.bulk(c, 10_000);
+                                    w.run(c, 300);
+                                    // Keep the job busy until every fault has been injected.
+                                    while (!faultsDone.get()) {
+                                        w.run(c, 10);
+                                        Thread.sleep(100);
+                                    }
+                                } catch (Exception e) {
+                                    throw new RuntimeException(e);
+                                }
+                            });
+
+            Random random = new Random();
+            String[] plan = {
+                FaultInjection.BEFORE_APPLY,
+                "taskmanager",
+                FaultInjection.AFTER_APPLY,
+                FaultInjection.BEFORE_APPLY,
+                "taskmanager",
+                FaultInjection.AFTER_APPLY
+            };
+            int injected = 0;
+            for (String fault : plan) {
+                Thread.sleep(500 + random.nextInt(1500));
+                if ("taskmanager".equals(fault)) {
+                    LOG.info("failure {}: stopping TaskManager {}", injected + 1, liveTaskManager);
+                    cluster.terminateTaskManager(liveTaskManager).get(60, TimeUnit.SECONDS);
+                    cluster.startTaskManager();
+                    liveTaskManager++;
+                } else {
+                    LOG.info("failure {}: arming committer fault {}", injected + 1, fault);
+                    armed.set(fault);
+                    Awaitility.await("fault " + fault + " fires")
+                            .atMost(Duration.ofMinutes(2))
+                            .until(() -> armed.get() == null);
+                }
+                injected++;
+                awaitRunning(f);
+            }
+            faultsDone.set(true);
+            load.get(5, TimeUnit.MINUTES);
+
+            List<Long> xids = w.xids();
+            f.awaitApplied(xids.get(xids.size() - 1), Duration.ofMinutes(5));
+            assertThat(injected).isGreaterThanOrEqualTo(5);
+            assertThat(fired).hasSize(4);
+            f.assertTablesEqual();
+            if ("doltgres".equals(kind)) {
+                List<DoltCommit> commits = f.doltCommits();
+                assertThat(commits).extracting(DoltCommit::xid).containsExactlyElementsOf(xids);
+            }
+        }
+    }
+
+    private static void awaitRunning(ReplicationFixture f) {
+        Awaitility.await("job running")
+                .atMost(Duration.ofMinutes(2))
+                .pollInterval(Duration.ofMillis(200))
+                .until(() -> f.job().getJobStatus().get() == JobStatus.RUNNING);
+    }
+}
