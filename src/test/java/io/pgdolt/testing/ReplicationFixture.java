@@ -46,10 +46,11 @@ public final class ReplicationFixture implements AutoCloseable {
      */
     public static ReplicationFixture create(
             String kind, String prefix, List<String> tables, String... ddl) throws SQLException {
-        return create(kind, prefix, tables, "", ddl);
+        return createWithYaml(kind, prefix, tables, "", ddl);
     }
 
-    public static ReplicationFixture create(
+    /** Like {@link #create}, with extra YAML lines appended to the job's configuration. */
+    public static ReplicationFixture createWithYaml(
             String kind, String prefix, List<String> tables, String extraYaml, String... ddl)
             throws SQLException {
         String name =
@@ -107,6 +108,19 @@ public final class ReplicationFixture implements AutoCloseable {
     public JobClient start(StreamExecutionEnvironment env) throws Exception {
         PipelineBuilder.build(env, config());
         job = env.executeAsync("pgdolt-it " + name);
+        return job;
+    }
+
+    /** Like {@link #start}, restoring the job's state from a savepoint or retained checkpoint. */
+    public JobClient startFrom(StreamExecutionEnvironment env, String savepointPath)
+            throws Exception {
+        PipelineBuilder.build(env, config());
+        org.apache.flink.streaming.api.graph.StreamGraph graph = env.getStreamGraph();
+        graph.setJobName("pgdolt-it " + name + " (restored)");
+        graph.setSavepointRestoreSettings(
+                org.apache.flink.runtime.jobgraph.SavepointRestoreSettings.forPath(
+                        savepointPath, false));
+        job = env.executeAsync(graph);
         return job;
     }
 

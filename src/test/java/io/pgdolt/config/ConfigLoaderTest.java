@@ -1,0 +1,125 @@
+package io.pgdolt.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.pgdolt.txn.TableId;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.function.Function;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConfigLoaderTest {
+    private static final Function<String, String> ENV =
+            Map.of("PGPASSWORD", "s3cret-primary", "REPLICA_PASSWORD", "s3cret-replica")::get;
+
+    /** A Doltgres server config with its replication stanza, as its users have it. */
+    private static final String DOLTGRES_FILE =
+            String.join(
+                    "\n",
+                    "log_level: info",
+                    "behavior:",
+                    "  read_only: false",
+                    "  dolt_transaction_commit: true",
+                    "listener:",
+                    "  host: 127.0.0.1",
+                    "  port: 5433",
+                    "data_dir: /var/lib/doltgres",
+                    "postgres_replication:",
+                    "  postgres_server_address: 127.0.0.1",
+                    "  postgres_user: postgres",
+                    "  postgres_password: ${PGPASSWORD}",
+                    "  postgres_database: shop",
+                    "  postgres_port: 5432",
+                    "  slot_name: doltgres_slot",
+                    "");
+
+    @Test
+    void acceptsDoltgresOwnFile() {
+        PipelineConfig c = ConfigLoader.parse(DOLTGRES_FILE + "replica:\n  password: ${REPLICA_PASSWORD}\n", ENV);
+        assertThat(c.primary().host()).isEqualTo("127.0.0.1");
+        assertThat(c.primary().port()).isEqualTo(5432);
+        assertThat(c.primary().database()).isEqualTo("shop");
+        assertThat(c.primary().password().reveal()).isEqualTo("s3cret-primary");
+        assertThat(c.primary().publicationName()).isEqualTo("doltgres_slot");
+        assertThat(c.primary().tables()).isEmpty();
+        // The replica defaults to the Doltgres server the file configures.
+        assertThat(c.replica().url()).isEqualTo("jdbc:postgresql://127.0.0.1:5433/postgres");
+        assertThat(c.replica().kind()).isEqualTo(PipelineConfig.ReplicaKind.DOLTGRES);
+        assertThat(c.replica().doltCommitPerTransaction()).isTrue();
+        assertThat(c.pipeline().id()).isEqualTo("doltgres_slot");
+        assertThat(c.pipeline().checkpointInterval()).isEqualTo(Duration.ofSeconds(1));
+    }
+
+    @Test
+    void readsOurSectionsAndSecretFiles(@TempDir Path dir) throws Exception {
+        Path secret = dir.resolve("pw");
+        Files.writeString(secret, "from-file\n");
+        String yaml =
+                String.join(
+                        "\n",
+                        "postgres_replication:",
+                        "  postgres_server_address: db.local",
+                        "  postgres_user: repl",
+                        "  postgres_password: ${file:" + secret + "}",
+                        "  slot_name: s1",
+                        "  publication_name: p1",
+                        "  tables: [public.orders, '\"Sales\".\"Line Items\"']",
+                        "replica:",
+                        "  kind: postgres",
+                        "  url: jdbc:postgresql://127.0.0.1:5444/copy",
+                        "  user: writer",
+                        "  password: ${MISSING:-fallback}",
+                        "pipeline:",
+                        "  id: shop-main",
+                        "  checkpoint_interval: 2s",
+                        "  parallelism: 2");
+        Path file = dir.resolve("c.yaml");
+        Files.writeString(file, yaml);
+        PipelineConfig c = ConfigLoader.load(file, ENV);
+        assertThat(c.primary().password().reveal()).isEqualTo("from-file");
+        assertThat(c.primary().tables())
+                .containsExactly(new TableId("public", "orders"), new TableId("Sales", "Line Items"));
+        assertThat(c.replica().password().reveal()).isEqualTo("fallback");
+        assertThat(c.replica().doltCommitPerTransaction()).isFalse();
+        assertThat(c.pipeline().checkpointInterval()).isEqualTo(Duration.ofSeconds(2));
+        assertThat(c.pipeline().parallelism()).isEqualTo(2);
+    }
+
+    @Test
+    void neverPrintsPasswords() {
+        PipelineConfig c = ConfigLoader.parse(DOLTGRES_FILE + "replica:\n  password: ${REPLICA_PASSWORD}\n", ENV);
+        assertThat(c.toString()).doesNotContain("s3cret").contains("******");
+    }
+
+    @Test
+    void errorsNameTheKey() {
+        assertError(DOLTGRES_FILE.replace("5432", "70000"), "postgres_replication.postgres_port", "70000");
+        assertError(DOLTGRES_FILE.replace("doltgres_slot", "Bad-Slot"), "postgres_replication.slot_name", "Bad-Slot");
+        assertError(DOLTGRES_FILE.replace("${PGPASSWORD}", "${NOPE}"), "postgres_replication.postgres_password", "NOPE");
+        assertError(DOLTGRES_FILE + "replica:\n  kind: oracle\n", "replica.kind", "oracle");
+        assertError(DOLTGRES_FILE + "replica:\n  url: mysql://x\n", "replica.url", "mysql://x");
+        assertError(DOLTGRES_FILE + "replica:\n  author: nobody\n", "replica.author", "Name <email>");
+        assertError(DOLTGRES_FILE + "pipeline:\n  checkpoint_interval: soon\n", "pipeline.checkpoint_interval", "soon");
+        assertError(DOLTGRES_FILE + "pipeline:\n  parallelism: 0\n", "pipeline.parallelism", "between");
+        assertError(DOLTGRES_FILE + "replcia:\n  url: x\n", "replcia", "unknown top-level key");
+        assertError(DOLTGRES_FILE.replace("  slot_name", "  slot_nmae"), "postgres_replication.slot_nmae", "unknown key");
+        assertError(DOLTGRES_FILE.replace("  postgres_user: postgres\n", ""), "postgres_replication.postgres_user", "missing");
+        assertError(
+                DOLTGRES_FILE + "replica:\n  kind: postgres\n  url: jdbc:postgresql://h/d\n",
+                "behavior.dolt_transaction_commit",
+                "doltgres");
+        assertError("just text", "", "mapping");
+        assertError("a: [", "", "not valid YAML");
+    }
+
+    private static void assertError(String yaml, String key, String detail) {
+        assertThatThrownBy(() -> ConfigLoader.parse(yaml, ENV))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining(key)
+                .hasMessageContaining(detail);
+    }
+}

@@ -1,0 +1,120 @@
+package io.pgdolt.txn;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.pgdolt.txn.CodecSerializer.ChangeEventSerializer;
+import io.pgdolt.txn.CodecSerializer.RowChangeSerializer;
+import io.pgdolt.txn.CodecSerializer.SourceTransactionSerializer;
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Instant;
+import java.util.List;
+import org.apache.flink.core.memory.DataInputDeserializer;
+import org.apache.flink.core.memory.DataOutputSerializer;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The persisted format of the transaction model, pinned by bytes stored in the repository: a
+ * release that changes the format must keep reading these files.
+ */
+class TxnSerializationTest {
+
+    /** The transaction stored in {@code serialized/source-transaction-v1.bin}. */
+    static SourceTransaction sample() {
+        String big = "x".repeat(70_000); // beyond DataOutput.writeUTF's 64 KiB
+        return new SourceTransaction(
+                4_294_967_295L,
+                Lsn.parse("16/B374D848"),
+                Instant.parse("2026-11-26T10:00:00.123456Z"),
+                List.of(
+                        new RowChange(
+                                new TableId("public", "accounts"),
+                                RowChange.Op.INSERT,
+                                new String[] {"id"},
+                                new String[] {"1"},
+                                new String[] {"id", "owner", "note"},
+                                new String[] {"1", "O'Brien \"🚀\"", null}),
+                        new RowChange(
+                                new TableId("My Schema", "Tbl"),
+                                RowChange.Op.UPDATE,
+                                new String[] {"a", "b"},
+                                new String[] {"1", "x"},
+                                new String[] {"a", "b", "doc"},
+                                new String[] {"1", "x", RowChange.UNCHANGED}),
+                        new RowChange(
+                                new TableId("public", "big"),
+                                RowChange.Op.INSERT,
+                                new String[0],
+                                new String[0],
+                                new String[] {"v"},
+                                new String[] {big}),
+                        new RowChange(
+                                new TableId("public", "accounts"),
+                                RowChange.Op.DELETE,
+                                new String[] {"id"},
+                                new String[] {"2"},
+                                new String[0],
+                                new String[0])));
+    }
+
+    @Test
+    void readsStoredVersion1Bytes() throws IOException {
+        byte[] stored = resource("serialized/source-transaction-v1.bin");
+        SourceTransaction read =
+                SourceTransactionSerializer.INSTANCE.deserialize(new DataInputDeserializer(stored));
+        assertThat(read).isEqualTo(sample());
+        RowChange update = read.changes().get(1);
+        assertThat(RowChange.isUnchanged(update.values()[2]))
+                .as("the unchanged-TOAST marker survives as the marker, not as text")
+                .isTrue();
+        assertThat(read.changes().get(0).values()[2]).isNull();
+    }
+
+    @Test
+    void writesTheStoredBytes() throws IOException {
+        DataOutputSerializer out = new DataOutputSerializer(1024);
+        SourceTransactionSerializer.INSTANCE.serialize(sample(), out);
+        assertThat(out.getCopyOfBuffer())
+                .isEqualTo(resource("serialized/source-transaction-v1.bin"));
+    }
+
+    @Test
+    void rowChangeAndEventRoundTrip() throws IOException {
+        for (RowChange c : sample().changes()) {
+            DataOutputSerializer out = new DataOutputSerializer(64);
+            RowChangeSerializer.INSTANCE.serialize(c, out);
+            assertThat(RowChangeSerializer.INSTANCE.deserialize(new DataInputDeserializer(out.getCopyOfBuffer())))
+                    .isEqualTo(c);
+        }
+        ChangeEvent change = ChangeEvent.change(7, 100, 120, 1_000_000L, sample().changes().get(0));
+        ChangeEvent end = ChangeEvent.end(7, 100, 200);
+        for (ChangeEvent e : List.of(change, end)) {
+            DataOutputSerializer out = new DataOutputSerializer(64);
+            ChangeEventSerializer.INSTANCE.serialize(e, out);
+            assertThat(ChangeEventSerializer.INSTANCE.deserialize(new DataInputDeserializer(out.getCopyOfBuffer())))
+                    .isEqualTo(e);
+        }
+    }
+
+    @Test
+    void refusesUnknownVersions() throws IOException {
+        byte[] stored = resource("serialized/source-transaction-v1.bin").clone();
+        stored[0] = 9;
+        assertThatThrownBy(
+                        () ->
+                                SourceTransactionSerializer.INSTANCE.deserialize(
+                                        new DataInputDeserializer(stored)))
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("format version 9");
+    }
+
+    static byte[] resource(String name) throws IOException {
+        try (InputStream in = TxnSerializationTest.class.getClassLoader().getResourceAsStream(name)) {
+            if (in == null) {
+                throw new IOException("missing test resource " + name);
+            }
+            return in.readAllBytes();
+        }
+    }
+}
