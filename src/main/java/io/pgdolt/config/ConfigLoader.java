@@ -72,6 +72,7 @@ public final class ConfigLoader {
                     "publication_name",
                     "tables",
                     "heartbeat_interval");
+
     /** Doltgres's behavior keys: only dolt_transaction_commit matters to the job. */
     private static final Set<String> BEHAVIOR_KEYS =
             Set.of(
@@ -82,6 +83,7 @@ public final class ConfigLoader {
                     "dolt_transaction_commit",
                     "event_scheduler",
                     "auto_gc_behavior");
+
     private static final Set<String> REPLICA_KEYS =
             Set.of("kind", "url", "user", "password", "author");
     private static final Set<String> PIPELINE_KEYS =
@@ -171,7 +173,9 @@ public final class ConfigLoader {
             }
             for (Object t : (List<?>) rawTables) {
                 try {
-                    tables.add(TableId.parse(substitute(String.valueOf(t), "postgres_replication.tables")));
+                    tables.add(
+                            TableId.parse(
+                                    substitute(String.valueOf(t), "postgres_replication.tables")));
                 } catch (IllegalArgumentException e) {
                     throw new ConfigException("postgres_replication.tables: " + e.getMessage(), e);
                 }
@@ -233,8 +237,7 @@ public final class ConfigLoader {
                             + " jdbc:postgresql://127.0.0.1:5433/postgres)");
         }
         if (!url.startsWith("jdbc:postgresql://")) {
-            throw new ConfigException(
-                    "replica.url: '" + url + "' is not a jdbc:postgresql:// URL");
+            throw new ConfigException("replica.url: '" + url + "' is not a jdbc:postgresql:// URL");
         }
         String author = rep.string("author", "pgdolt <pgdolt@localhost>");
         if (!AUTHOR.matcher(author).matches()) {

@@ -10,12 +10,14 @@ import java.util.List;
  * The jar's entry class. The job jar leaves the Flink runtime out (a cluster provides it); when the
  * jar is started with {@code java -jar}, this runs {@link Main} in a child JVM (same JVM options)
  * whose class path adds the runtime jars from {@code lib/} beside the job jar (the build copies
- * them to {@code target/lib}): an embedded local Flink. Under {@code flink run}, Flink is already present and Main runs directly.
+ * them to {@code target/lib}): an embedded local Flink. Under {@code flink run}, Flink is already
+ * present and Main runs directly.
  *
  * <p>Must not reference Flink classes itself.
  */
 public final class Launcher {
-    private static final String PROBE = "org.apache.flink.streaming.api.environment.StreamExecutionEnvironment";
+    private static final String PROBE =
+            "org.apache.flink.streaming.api.environment.StreamExecutionEnvironment";
 
     private Launcher() {}
 
@@ -24,7 +26,9 @@ public final class Launcher {
             Main.main(args);
             return;
         }
-        File jar = new File(Launcher.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        File jar =
+                new File(
+                        Launcher.class.getProtectionDomain().getCodeSource().getLocation().toURI());
         File lib = new File(jar.getParentFile(), "lib");
         File[] runtime = lib.listFiles((dir, name) -> name.endsWith(".jar"));
         if (runtime == null || runtime.length == 0) {

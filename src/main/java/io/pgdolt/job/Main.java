@@ -75,7 +75,8 @@ public final class Main {
         if (restore != null) {
             flinkConf.set(StateRecoveryOptions.SAVEPOINT_PATH, restore);
         }
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flinkConf);
+        StreamExecutionEnvironment env =
+                StreamExecutionEnvironment.getExecutionEnvironment(flinkConf);
         try {
             PipelineBuilder.build(env, config);
         } catch (ConfigException e) {

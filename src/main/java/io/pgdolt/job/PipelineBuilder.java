@@ -19,8 +19,8 @@ import org.apache.flink.streaming.api.environment.CheckpointConfig;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 /**
- * Builds the replication job graph; separate from running it, so tests build exactly the graph
- * that {@link Main} runs.
+ * Builds the replication job graph; separate from running it, so tests build exactly the graph that
+ * {@link Main} runs.
  *
  * <p>Operator uids are part of the savepoint format: never change them.
  */

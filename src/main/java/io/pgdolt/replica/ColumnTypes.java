@@ -27,7 +27,9 @@ final class ColumnTypes {
         return cols;
     }
 
-    /** The cast type of {@code column}, or a {@link ReplicaSchemaException} naming what is missing. */
+    /**
+     * The cast type of {@code column}, or a {@link ReplicaSchemaException} naming what is missing.
+     */
     String castType(Connection c, TableId table, String column) throws SQLException {
         String type = of(c, table).get(column);
         if (type == null) {
@@ -49,13 +51,17 @@ final class ColumnTypes {
             ps.setString(2, table.table());
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    cols.put(rs.getString(1), castType(rs.getString(2), rs.getString(3), rs.getString(4)));
+                    cols.put(
+                            rs.getString(1),
+                            castType(rs.getString(2), rs.getString(3), rs.getString(4)));
                 }
             }
         }
         if (cols.isEmpty()) {
             throw new ReplicaSchemaException(
-                    "replica table " + table + " does not exist (create it with the primary's"
+                    "replica table "
+                            + table
+                            + " does not exist (create it with the primary's"
                             + " columns before starting the job)");
         }
         return cols;

@@ -6,8 +6,8 @@ import java.sql.Connection;
 import java.sql.SQLException;
 
 /**
- * What differs between replica servers: how one applied source transaction is made durable (and,
- * on Doltgres, versioned). Everything else — statements, progress row, idempotence — is shared.
+ * What differs between replica servers: how one applied source transaction is made durable (and, on
+ * Doltgres, versioned). Everything else — statements, progress row, idempotence — is shared.
  */
 public interface ReplicaDialect extends Serializable {
 

@@ -21,10 +21,10 @@ import java.util.Properties;
  * One connection to the replica that applies source transactions, each as one replica transaction
  * holding its row changes and the pipeline's progress row, finished by the dialect's commit.
  *
- * <p>Statements are parameterised (every value bound as text and cast to the replica column's type),
- * identifiers quoted, and consecutive changes of the same shape sent as one JDBC batch. UPDATE and
- * DELETE must hit exactly one row: anything else means the replica has diverged, and the apply
- * fails rather than silently continuing.
+ * <p>Statements are parameterised (every value bound as text and cast to the replica column's
+ * type), identifiers quoted, and consecutive changes of the same shape sent as one JDBC batch.
+ * UPDATE and DELETE must hit exactly one row: anything else means the replica has diverged, and the
+ * apply fails rather than silently continuing.
  *
  * <p>Not thread-safe: used by the committer's single thread.
  */
@@ -216,7 +216,9 @@ public final class ReplicaSession implements AutoCloseable {
                     String v = c.values()[k];
                     if (RowChange.isUnchanged(v)) {
                         throw new ReplicaDivergedException(
-                                "INSERT into " + t + " lacks the value of column "
+                                "INSERT into "
+                                        + t
+                                        + " lacks the value of column "
                                         + c.columns()[k]);
                     }
                     if (k > 0) {

@@ -5,10 +5,10 @@ import java.util.function.BiConsumer;
 import org.apache.flink.annotation.VisibleForTesting;
 
 /**
- * Test-only failure points of the committer, for proving exactly-once across failures at the
- * worst moments: right after a checkpoint completed but before its transactions are applied, and
- * right after the replica committed a transaction but before Flink learned of it. Does nothing
- * unless a test in the same JVM (MiniCluster) installs a hook.
+ * Test-only failure points of the committer, for proving exactly-once across failures at the worst
+ * moments: right after a checkpoint completed but before its transactions are applied, and right
+ * after the replica committed a transaction but before Flink learned of it. Does nothing unless a
+ * test in the same JVM (MiniCluster) installs a hook.
  */
 @VisibleForTesting
 public final class FaultInjection {

@@ -27,10 +27,10 @@ import org.slf4j.LoggerFactory;
  *   <li>It runs with parallelism 1: one ordered apply stream per pipeline.
  *   <li>Checkpoints are aligned, so sorting one checkpoint's transactions by commit LSN gives the
  *       primary's commit order, and Flink hands checkpoints over in order.
- *   <li>The replica records the last applied commit LSN in the same replica transaction as the
- *       data ({@link ReplicaSession}); a transaction at or below it is already applied and is
- *       skipped. This makes a retried commit idempotent: after a restore, a lost acknowledgement or
- *       a reconnect, nothing is applied twice.
+ *   <li>The replica records the last applied commit LSN in the same replica transaction as the data
+ *       ({@link ReplicaSession}); a transaction at or below it is already applied and is skipped.
+ *       This makes a retried commit idempotent: after a restore, a lost acknowledgement or a
+ *       reconnect, nothing is applied twice.
  * </ul>
  *
  * <p>Failures: connection losses and server restarts are retried on a new connection with
@@ -57,7 +57,8 @@ final class ReplicaCommitter implements Committer<SourceTransaction> {
     private long lastProgressLog;
     private long appliedSinceLog;
 
-    ReplicaCommitter(ReplicaSink.SessionFactory sessions, Duration retryTimeout, MetricGroup metrics) {
+    ReplicaCommitter(
+            ReplicaSink.SessionFactory sessions, Duration retryTimeout, MetricGroup metrics) {
         this.sessions = sessions;
         this.retryTimeout = retryTimeout;
         this.transactionsApplied = metrics.counter("transactionsApplied");
@@ -101,7 +102,8 @@ final class ReplicaCommitter implements Committer<SourceTransaction> {
                 rowsApplied.inc(txn.changes().size());
                 appliedSinceLog++;
                 if (LOG.isDebugEnabled()) {
-                    LOG.debug("applied {} as {}", txn, hash == null ? "a replica transaction" : hash);
+                    LOG.debug(
+                            "applied {} as {}", txn, hash == null ? "a replica transaction" : hash);
                 }
                 return true;
             } catch (ApplyException | SQLException e) {
@@ -148,7 +150,9 @@ final class ReplicaCommitter implements Committer<SourceTransaction> {
 
     private static boolean isTransientSql(SQLException e) {
         String state = e.getSQLState();
-        return state == null || state.startsWith("08") || state.startsWith("57P")
+        return state == null
+                || state.startsWith("08")
+                || state.startsWith("57P")
                 || state.startsWith("53");
     }
 

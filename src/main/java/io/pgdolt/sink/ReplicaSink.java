@@ -43,7 +43,8 @@ public final class ReplicaSink
                         ? new DoltgresDialect(r.doltCommitPerTransaction(), r.author())
                         : new PostgresDialect();
         return new ReplicaSink(
-                new SessionFactory(r.url(), r.user(), r.password(), dialect, config.pipeline().id()),
+                new SessionFactory(
+                        r.url(), r.user(), r.password(), dialect, config.pipeline().id()),
                 Duration.ofMinutes(10));
     }
 
@@ -81,7 +82,11 @@ public final class ReplicaSink
         private final String pipelineId;
 
         SessionFactory(
-                String url, String user, Secret password, ReplicaDialect dialect, String pipelineId) {
+                String url,
+                String user,
+                Secret password,
+                ReplicaDialect dialect,
+                String pipelineId) {
             this.url = url;
             this.user = user;
             this.password = password;

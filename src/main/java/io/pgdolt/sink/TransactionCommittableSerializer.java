@@ -11,7 +11,8 @@ import org.apache.flink.core.memory.DataOutputSerializer;
  * Serializer of the sink's committables (complete source transactions kept in checkpoint state
  * until the committer has applied them). Version 1 is the {@code TxnCodec} format version 1.
  */
-final class TransactionCommittableSerializer implements SimpleVersionedSerializer<SourceTransaction> {
+final class TransactionCommittableSerializer
+        implements SimpleVersionedSerializer<SourceTransaction> {
     static final int VERSION = 1;
 
     @Override

@@ -11,7 +11,8 @@ import org.apache.flink.api.connector.sink2.CommittingSinkWriter;
  * sink before a checkpoint barrier and hands them to the committer as that checkpoint's
  * committables. Writes nothing to the replica itself. Used by one task thread.
  */
-final class TransactionWriter implements CommittingSinkWriter<SourceTransaction, SourceTransaction> {
+final class TransactionWriter
+        implements CommittingSinkWriter<SourceTransaction, SourceTransaction> {
     private List<SourceTransaction> pending = new ArrayList<>();
 
     @Override

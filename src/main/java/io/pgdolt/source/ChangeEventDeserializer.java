@@ -67,7 +67,8 @@ final class ChangeEventDeserializer implements DebeziumDeserializationSchema<Cha
                 throw new UnsupportedChangeException(
                         "snapshot records are not expected with startup mode stream-only" + where);
             default:
-                throw new UnsupportedChangeException("unknown change operation '" + op + "'" + where);
+                throw new UnsupportedChangeException(
+                        "unknown change operation '" + op + "'" + where);
         }
         if (txId == null || lsn == null) {
             throw new UnsupportedChangeException("change without xid or LSN" + where);
@@ -95,7 +96,11 @@ final class ChangeEventDeserializer implements DebeziumDeserializationSchema<Cha
         RowChange change = new RowChange(table, kind, keyColumns, keyValues, columns, values);
         out.collect(
                 ChangeEvent.change(
-                        txId, previousCommitLsn(source), lsn, commitTimeMicros(record, source), change));
+                        txId,
+                        previousCommitLsn(source),
+                        lsn,
+                        commitTimeMicros(record, source),
+                        change));
     }
 
     private static ChangeEvent toEnd(SourceRecord record) {

@@ -81,7 +81,8 @@ public final class PostgresCdcSource {
                 p.port(),
                 p.database(),
                 tables);
-        return new TransactionAwarePostgresSource<>(builder.getConfigFactory(), new ChangeEventDeserializer());
+        return new TransactionAwarePostgresSource<>(
+                builder.getConfigFactory(), new ChangeEventDeserializer());
     }
 
     /**
@@ -96,7 +97,8 @@ public final class PostgresCdcSource {
         try (Connection c = DriverManager.getConnection(p.jdbcUrl(), props)) {
             try (PreparedStatement ps =
                     c.prepareStatement(
-                            "SELECT plugin, database FROM pg_replication_slots WHERE slot_name = ?")) {
+                            "SELECT plugin, database FROM pg_replication_slots WHERE slot_name"
+                                    + " = ?")) {
                 ps.setString(1, p.slotName());
                 try (ResultSet rs = ps.executeQuery()) {
                     if (!rs.next()) {

@@ -21,9 +21,9 @@ import org.apache.kafka.connect.data.Struct;
  *
  * <p>Relies on the connector settings made in {@link PostgresCdcSource}: {@code
  * decimal.handling.mode=string}, {@code interval.handling.mode=string}, {@code
- * binary.handling.mode=bytes} and the default adaptive microsecond time precision. A value it cannot
- * represent exactly raises {@link UnsupportedValueException}: a wrong value on the replica is worse
- * than a stopped job. Stateless.
+ * binary.handling.mode=bytes} and the default adaptive microsecond time precision. A value it
+ * cannot represent exactly raises {@link UnsupportedValueException}: a wrong value on the replica
+ * is worse than a stopped job. Stateless.
  */
 final class ValueText {
     /** What Debezium sends for a TOASTed column that an UPDATE left unchanged. */

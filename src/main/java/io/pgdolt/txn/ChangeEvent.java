@@ -3,16 +3,21 @@ package io.pgdolt.txn;
 import java.util.Objects;
 
 /**
- * An element of the change stream between the source and the transaction assembler: a row change
- * of a transaction, or the end of a transaction.
+ * An element of the change stream between the source and the transaction assembler: a row change of
+ * a transaction, or the end of a transaction.
  *
  * <p>A transaction is identified by its xid together with {@code prevCommitLsn}, the commit LSN of
  * the transaction before it in the stream (every change of a transaction carries the same one, so
- * the pair stays unique across xid wraparound). {@code lsn} is the change's own LSN for a change and
- * the commit LSN for an end. {@code commitTimeMicros} is the source commit time (epoch µs).
+ * the pair stays unique across xid wraparound). {@code lsn} is the change's own LSN for a change
+ * and the commit LSN for an end. {@code commitTimeMicros} is the source commit time (epoch µs).
  */
 public record ChangeEvent(
-        Kind kind, long xid, long prevCommitLsn, long lsn, long commitTimeMicros, RowChange change) {
+        Kind kind,
+        long xid,
+        long prevCommitLsn,
+        long lsn,
+        long commitTimeMicros,
+        RowChange change) {
 
     /** What the event says. */
     public enum Kind {

@@ -9,8 +9,8 @@ import org.apache.flink.core.memory.DataOutputView;
 
 /**
  * Base of the Flink serializers of the transaction model, all backed by {@link TxnCodec}. The
- * values are immutable, so copy returns the same instance. The format version is written into
- * every record, so the serializer snapshots carry no content. Stateless and thread-safe.
+ * values are immutable, so copy returns the same instance. The format version is written into every
+ * record, so the serializer snapshots carry no content. Stateless and thread-safe.
  */
 public abstract class CodecSerializer<T> extends TypeSerializerSingleton<T> {
     private static final long serialVersionUID = 1L;
@@ -129,8 +129,7 @@ public abstract class CodecSerializer<T> extends TypeSerializerSingleton<T> {
         }
 
         /** Serializer snapshot; restores {@link #INSTANCE}. */
-        public static final class Snapshot
-                extends SimpleTypeSerializerSnapshot<SourceTransaction> {
+        public static final class Snapshot extends SimpleTypeSerializerSnapshot<SourceTransaction> {
             public Snapshot() {
                 super(() -> INSTANCE);
             }

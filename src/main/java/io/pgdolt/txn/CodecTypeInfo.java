@@ -17,8 +17,7 @@ public final class CodecTypeInfo<T> extends TypeInformation<T> {
             new CodecTypeInfo<>(ChangeEvent.class, CodecSerializer.ChangeEventSerializer.INSTANCE);
     public static final CodecTypeInfo<SourceTransaction> SOURCE_TRANSACTION =
             new CodecTypeInfo<>(
-                    SourceTransaction.class,
-                    CodecSerializer.SourceTransactionSerializer.INSTANCE);
+                    SourceTransaction.class, CodecSerializer.SourceTransactionSerializer.INSTANCE);
 
     private final Class<T> type;
     private final CodecSerializer<T> serializer;

@@ -84,7 +84,6 @@ public final class Lsn implements Comparable<Lsn>, Serializable {
     /** The PostgreSQL textual form, e.g. {@code 16/B374D848}. */
     @Override
     public String toString() {
-        return String.format(
-                Locale.ROOT, "%X/%X", value >>> 32, value & 0xFFFFFFFFL);
+        return String.format(Locale.ROOT, "%X/%X", value >>> 32, value & 0xFFFFFFFFL);
     }
 }

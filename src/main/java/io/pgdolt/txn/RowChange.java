@@ -16,7 +16,12 @@ import java.util.Objects;
  * <p>Immutable by convention: the arrays are never modified after construction.
  */
 public record RowChange(
-        TableId table, Op op, String[] keyColumns, String[] keyValues, String[] columns, String[] values) {
+        TableId table,
+        Op op,
+        String[] keyColumns,
+        String[] keyValues,
+        String[] columns,
+        String[] values) {
 
     /**
      * Marker for an unchanged TOASTed value that the source did not send. Compared by identity:

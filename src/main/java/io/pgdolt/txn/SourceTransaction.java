@@ -14,7 +14,8 @@ import java.util.Objects;
  * @param commitTime the source commit time (microsecond precision)
  * @param changes the row changes in the order the primary made them
  */
-public record SourceTransaction(long xid, Lsn commitLsn, Instant commitTime, List<RowChange> changes) {
+public record SourceTransaction(
+        long xid, Lsn commitLsn, Instant commitTime, List<RowChange> changes) {
 
     public SourceTransaction {
         Objects.requireNonNull(commitLsn, "commitLsn");

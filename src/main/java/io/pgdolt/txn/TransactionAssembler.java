@@ -31,7 +31,8 @@ public final class TransactionAssembler
                 getRuntimeContext()
                         .getListState(
                                 new ListStateDescriptor<>(
-                                        "changes-v1", CodecSerializer.RowChangeSerializer.INSTANCE));
+                                        "changes-v1",
+                                        CodecSerializer.RowChangeSerializer.INSTANCE));
         commitTimeMicros =
                 getRuntimeContext()
                         .getState(new ValueStateDescriptor<>("commit-time-micros-v1", Types.LONG));
@@ -57,7 +58,8 @@ public final class TransactionAssembler
         }
         Instant commitTime =
                 Instant.ofEpochSecond(
-                        Math.floorDiv(micros, 1_000_000L), Math.floorMod(micros, 1_000_000L) * 1000L);
+                        Math.floorDiv(micros, 1_000_000L),
+                        Math.floorMod(micros, 1_000_000L) * 1000L);
         out.collect(new SourceTransaction(e.xid(), Lsn.of(e.lsn()), commitTime, all));
         changes.clear();
         commitTimeMicros.clear();

@@ -23,8 +23,8 @@ import org.slf4j.LoggerFactory;
  * published changes) are dropped.
  *
  * <p>Must run with parallelism 1, directly after the source. Its one piece of state, the
- * transaction currently open, is checkpointed with the source offset that produced it, so a
- * restore continues the same transaction.
+ * transaction currently open, is checkpointed with the source offset that produced it, so a restore
+ * continues the same transaction.
  */
 public final class TransactionBoundary extends ProcessFunction<ChangeEvent, ChangeEvent>
         implements CheckpointedFunction {
@@ -32,6 +32,7 @@ public final class TransactionBoundary extends ProcessFunction<ChangeEvent, Chan
     private static final Logger LOG = LoggerFactory.getLogger(TransactionBoundary.class);
 
     private transient ListState<Tuple2<Long, Long>> openState;
+
     /** The open transaction (xid, prevCommitLsn), or null between transactions. */
     private transient Tuple2<Long, Long> open;
 

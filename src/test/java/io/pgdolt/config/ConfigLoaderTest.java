@@ -39,7 +39,9 @@ class ConfigLoaderTest {
 
     @Test
     void acceptsDoltgresOwnFile() {
-        PipelineConfig c = ConfigLoader.parse(DOLTGRES_FILE + "replica:\n  password: ${REPLICA_PASSWORD}\n", ENV);
+        PipelineConfig c =
+                ConfigLoader.parse(
+                        DOLTGRES_FILE + "replica:\n  password: ${REPLICA_PASSWORD}\n", ENV);
         assertThat(c.primary().host()).isEqualTo("127.0.0.1");
         assertThat(c.primary().port()).isEqualTo(5432);
         assertThat(c.primary().database()).isEqualTo("shop");
@@ -82,7 +84,8 @@ class ConfigLoaderTest {
         PipelineConfig c = ConfigLoader.load(file, ENV);
         assertThat(c.primary().password().reveal()).isEqualTo("from-file");
         assertThat(c.primary().tables())
-                .containsExactly(new TableId("public", "orders"), new TableId("Sales", "Line Items"));
+                .containsExactly(
+                        new TableId("public", "orders"), new TableId("Sales", "Line Items"));
         assertThat(c.replica().password().reveal()).isEqualTo("fallback");
         assertThat(c.replica().doltCommitPerTransaction()).isFalse();
         assertThat(c.pipeline().checkpointInterval()).isEqualTo(Duration.ofSeconds(2));
@@ -91,23 +94,45 @@ class ConfigLoaderTest {
 
     @Test
     void neverPrintsPasswords() {
-        PipelineConfig c = ConfigLoader.parse(DOLTGRES_FILE + "replica:\n  password: ${REPLICA_PASSWORD}\n", ENV);
+        PipelineConfig c =
+                ConfigLoader.parse(
+                        DOLTGRES_FILE + "replica:\n  password: ${REPLICA_PASSWORD}\n", ENV);
         assertThat(c.toString()).doesNotContain("s3cret").contains("******");
     }
 
     @Test
     void errorsNameTheKey() {
-        assertError(DOLTGRES_FILE.replace("5432", "70000"), "postgres_replication.postgres_port", "70000");
-        assertError(DOLTGRES_FILE.replace("doltgres_slot", "Bad-Slot"), "postgres_replication.slot_name", "Bad-Slot");
-        assertError(DOLTGRES_FILE.replace("${PGPASSWORD}", "${NOPE}"), "postgres_replication.postgres_password", "NOPE");
+        assertError(
+                DOLTGRES_FILE.replace("5432", "70000"),
+                "postgres_replication.postgres_port",
+                "70000");
+        assertError(
+                DOLTGRES_FILE.replace("doltgres_slot", "Bad-Slot"),
+                "postgres_replication.slot_name",
+                "Bad-Slot");
+        assertError(
+                DOLTGRES_FILE.replace("${PGPASSWORD}", "${NOPE}"),
+                "postgres_replication.postgres_password",
+                "NOPE");
         assertError(DOLTGRES_FILE + "replica:\n  kind: oracle\n", "replica.kind", "oracle");
         assertError(DOLTGRES_FILE + "replica:\n  url: mysql://x\n", "replica.url", "mysql://x");
-        assertError(DOLTGRES_FILE + "replica:\n  author: nobody\n", "replica.author", "Name <email>");
-        assertError(DOLTGRES_FILE + "pipeline:\n  checkpoint_interval: soon\n", "pipeline.checkpoint_interval", "soon");
-        assertError(DOLTGRES_FILE + "pipeline:\n  parallelism: 0\n", "pipeline.parallelism", "between");
+        assertError(
+                DOLTGRES_FILE + "replica:\n  author: nobody\n", "replica.author", "Name <email>");
+        assertError(
+                DOLTGRES_FILE + "pipeline:\n  checkpoint_interval: soon\n",
+                "pipeline.checkpoint_interval",
+                "soon");
+        assertError(
+                DOLTGRES_FILE + "pipeline:\n  parallelism: 0\n", "pipeline.parallelism", "between");
         assertError(DOLTGRES_FILE + "replcia:\n  url: x\n", "replcia", "unknown top-level key");
-        assertError(DOLTGRES_FILE.replace("  slot_name", "  slot_nmae"), "postgres_replication.slot_nmae", "unknown key");
-        assertError(DOLTGRES_FILE.replace("  postgres_user: postgres\n", ""), "postgres_replication.postgres_user", "missing");
+        assertError(
+                DOLTGRES_FILE.replace("  slot_name", "  slot_nmae"),
+                "postgres_replication.slot_nmae",
+                "unknown key");
+        assertError(
+                DOLTGRES_FILE.replace("  postgres_user: postgres\n", ""),
+                "postgres_replication.postgres_user",
+                "missing");
         assertError(
                 DOLTGRES_FILE + "replica:\n  kind: postgres\n  url: jdbc:postgresql://h/d\n",
                 "behavior.dolt_transaction_commit",

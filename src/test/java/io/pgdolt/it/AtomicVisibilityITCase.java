@@ -43,7 +43,8 @@ class AtomicVisibilityITCase {
                         "doltgres",
                         "atomic",
                         List.of("accounts", "ledger"),
-                        "CREATE TABLE accounts (id int PRIMARY KEY, balance numeric(14,2) NOT NULL)",
+                        "CREATE TABLE accounts (id int PRIMARY KEY, balance numeric(14,2) NOT"
+                                + " NULL)",
                         "CREATE TABLE ledger (id bigint PRIMARY KEY, src int, dst int,"
                                 + " amount numeric(14,2))")) {
             // The opening balances are one transaction, replicated like any other.
@@ -76,7 +77,8 @@ class AtomicVisibilityITCase {
                         int parts = 1 + random.nextInt(4);
                         BigDecimal sum = BigDecimal.ZERO;
                         for (int p = 0; p < parts; p++) {
-                            BigDecimal amount = new BigDecimal(random.nextInt(5000)).movePointLeft(2);
+                            BigDecimal amount =
+                                    new BigDecimal(random.nextInt(5000)).movePointLeft(2);
                             credit.setBigDecimal(1, amount);
                             credit.setInt(2, 1 + random.nextInt(ACCOUNTS));
                             credit.executeUpdate();

@@ -60,7 +60,8 @@ class ReplicationITCase {
             long lone;
             try (Connection c = f.primary.connect()) {
                 c.setAutoCommit(false);
-                c.createStatement().executeUpdate("UPDATE accounts SET owner = 'idle' WHERE id = 1");
+                c.createStatement()
+                        .executeUpdate("UPDATE accounts SET owner = 'idle' WHERE id = 1");
                 lone = ReplicationFixture.currentXid(c);
                 c.commit();
             }
@@ -101,7 +102,9 @@ class ReplicationITCase {
                     LocalDateTime.parse(dc.date().replace('T', ' ').replace("Z", ""), doltDate)
                             .toInstant(ZoneOffset.UTC)
                             .truncatedTo(ChronoUnit.SECONDS);
-            assertThat(doltSecond).as("date of the commit of xid %d", dc.xid()).isEqualTo(sourceSecond);
+            assertThat(doltSecond)
+                    .as("date of the commit of xid %d", dc.xid())
+                    .isEqualTo(sourceSecond);
             checked++;
         }
         assertThat(checked).isGreaterThan(0);

@@ -10,7 +10,8 @@ import org.junit.jupiter.api.Test;
 
 /** Committables in checkpoint state: version 1 reads the stored bytes, unknown versions fail. */
 class TransactionCommittableSerializerTest {
-    private final TransactionCommittableSerializer serializer = new TransactionCommittableSerializer();
+    private final TransactionCommittableSerializer serializer =
+            new TransactionCommittableSerializer();
 
     @Test
     void roundTripsStoredVersion1() throws IOException {

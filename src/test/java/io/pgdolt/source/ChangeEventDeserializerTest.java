@@ -40,12 +40,21 @@ class ChangeEventDeserializerTest {
                     .field("id", Schema.INT32_SCHEMA)
                     .field("name", Schema.OPTIONAL_STRING_SCHEMA)
                     .field("price", SchemaBuilder.string().optional().build())
-                    .field("ts", SchemaBuilder.int64().name("io.debezium.time.MicroTimestamp").optional().build())
-                    .field("day", SchemaBuilder.int32().name("io.debezium.time.Date").optional().build())
+                    .field(
+                            "ts",
+                            SchemaBuilder.int64()
+                                    .name("io.debezium.time.MicroTimestamp")
+                                    .optional()
+                                    .build())
+                    .field(
+                            "day",
+                            SchemaBuilder.int32().name("io.debezium.time.Date").optional().build())
                     .field("raw", Schema.OPTIONAL_BYTES_SCHEMA)
                     .field("score", Schema.OPTIONAL_FLOAT64_SCHEMA)
                     .field("ok", Schema.OPTIONAL_BOOLEAN_SCHEMA)
-                    .field("tags", SchemaBuilder.array(Schema.OPTIONAL_STRING_SCHEMA).optional().build())
+                    .field(
+                            "tags",
+                            SchemaBuilder.array(Schema.OPTIONAL_STRING_SCHEMA).optional().build())
                     .build();
     private static final Schema ENVELOPE =
             SchemaBuilder.struct()
@@ -160,12 +169,24 @@ class ChangeEventDeserializerTest {
         Map<String, Object> offset = Map.of("lsn", 6000L, "transaction_id", "4711");
         SourceRecord end =
                 new SourceRecord(
-                        Map.of(), offset, "tx", null, null, null, txValue,
+                        Map.of(),
+                        offset,
+                        "tx",
+                        null,
+                        null,
+                        null,
+                        txValue,
                         new Struct(txValue).put("status", "END").put("id", "4711"));
         assertThat(deserialize(end)).containsExactly(ChangeEvent.end(4711, 0, 6000));
         SourceRecord begin =
                 new SourceRecord(
-                        Map.of(), offset, "tx", null, null, null, txValue,
+                        Map.of(),
+                        offset,
+                        "tx",
+                        null,
+                        null,
+                        null,
+                        txValue,
                         new Struct(txValue).put("status", "BEGIN").put("id", "4711"));
         assertThat(deserialize(begin)).isEmpty();
         assertThat(TransactionRecordEmitter.withoutTransactionKeys(end)).containsOnlyKeys("lsn");
@@ -177,7 +198,8 @@ class ChangeEventDeserializerTest {
                 .hasMessageContaining("TRUNCATE")
                 .hasMessageContaining("public.items")
                 .hasMessageContaining("xid 4711");
-        Schema geo = SchemaBuilder.struct().name("io.debezium.data.geometry.Point").optional().build();
+        Schema geo =
+                SchemaBuilder.struct().name("io.debezium.data.geometry.Point").optional().build();
         assertThatThrownBy(() -> ValueText.toText(geo, new Struct(geo)))
                 .hasMessageContaining("geometric");
     }
@@ -203,7 +225,10 @@ class ChangeEventDeserializerTest {
         assertThat(ValueText.toText(Schema.FLOAT32_SCHEMA, Float.NEGATIVE_INFINITY))
                 .isEqualTo("-Infinity");
         Schema bits =
-                SchemaBuilder.bytes().name("io.debezium.data.Bits").parameter("length", "5").build();
+                SchemaBuilder.bytes()
+                        .name("io.debezium.data.Bits")
+                        .parameter("length", "5")
+                        .build();
         assertThat(ValueText.toText(bits, new byte[] {0b00101})).isEqualTo("00101");
     }
 }

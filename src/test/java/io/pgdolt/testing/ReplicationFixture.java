@@ -31,7 +31,12 @@ public final class ReplicationFixture implements AutoCloseable {
     private JobClient job;
 
     private ReplicationFixture(
-            String kind, String name, Db primary, Db replica, List<String> tables, String extraYaml) {
+            String kind,
+            String name,
+            Db primary,
+            Db replica,
+            List<String> tables,
+            String extraYaml) {
         this.kind = kind;
         this.name = name;
         this.primary = primary;
@@ -173,7 +178,13 @@ public final class ReplicationFixture implements AutoCloseable {
             String first = row.get(2).split("\n", 2)[0];
             String[] words = first.split(" ");
             // "pgdolt: xid <xid> at LSN <lsn>"
-            out.add(new DoltCommit(row.get(0), Long.parseLong(words[2]), words[5], row.get(1), row.get(2)));
+            out.add(
+                    new DoltCommit(
+                            row.get(0),
+                            Long.parseLong(words[2]),
+                            words[5],
+                            row.get(1),
+                            row.get(2)));
         }
         java.util.Collections.reverse(out);
         return out;

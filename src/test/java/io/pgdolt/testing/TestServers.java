@@ -98,7 +98,9 @@ public final class TestServers {
                                     () -> {
                                         try {
                                             new ProcessBuilder(
-                                                            script.toString(), "stop", dir.toString())
+                                                            script.toString(),
+                                                            "stop",
+                                                            dir.toString())
                                                     .inheritIO()
                                                     .start()
                                                     .waitFor(60, TimeUnit.SECONDS);

@@ -9,9 +9,9 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * A mixed OLTP workload over three tables: multi-table transactions of inserts, updates and deletes,
- * values with quotes and Unicode, and on request one large transaction. Deterministic for a seed.
- * Records the xid of every transaction it commits, in commit order.
+ * A mixed OLTP workload over three tables: multi-table transactions of inserts, updates and
+ * deletes, values with quotes and Unicode, and on request one large transaction. Deterministic for
+ * a seed. Records the xid of every transaction it commits, in commit order.
  */
 public final class Workload {
     public static final List<String> TABLES = List.of("accounts", "orders", "events");
@@ -71,7 +71,8 @@ public final class Workload {
         c.setAutoCommit(false);
         try (PreparedStatement ps =
                 c.prepareStatement(
-                        "INSERT INTO events (id, kind, payload, flag, score) VALUES (?, ?, ?, ?, ?)")) {
+                        "INSERT INTO events (id, kind, payload, flag, score) VALUES (?, ?, ?,"
+                                + " ?, ?)")) {
             for (int i = 0; i < rows; i++) {
                 long id = nextEvent++;
                 ps.setLong(1, id);
@@ -108,7 +109,8 @@ public final class Workload {
             } else if (op == 1) {
                 exec(
                         c,
-                        "UPDATE accounts SET balance = balance + ?, updated_at = now() WHERE id = ?",
+                        "UPDATE accounts SET balance = balance + ?, updated_at = now() WHERE id ="
+                                + " ?",
                         new java.math.BigDecimal(random.nextInt(10_000) - 5000).movePointLeft(2),
                         pick(accounts));
             } else if (op == 2 || op == 3) {

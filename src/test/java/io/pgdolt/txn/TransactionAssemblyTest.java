@@ -110,7 +110,8 @@ class TransactionAssemblyTest {
         }
     }
 
-    private static KeyedOneInputStreamOperatorTestHarness<Tuple2<Long, Long>, ChangeEvent, SourceTransaction>
+    private static KeyedOneInputStreamOperatorTestHarness<
+                    Tuple2<Long, Long>, ChangeEvent, SourceTransaction>
             assembler() throws Exception {
         var h =
                 new KeyedOneInputStreamOperatorTestHarness<>(
@@ -146,8 +147,7 @@ class TransactionAssemblyTest {
             assertThat(t.xid()).isEqualTo(10);
             assertThat(t.commitLsn()).isEqualTo(Lsn.of(130));
             assertThat(t.commitTime()).isEqualTo(Instant.parse("2023-11-14T22:13:20.123456Z"));
-            assertThat(t.changes())
-                    .containsExactly(insert("t", 1), insert("t", 2), insert("t", 3));
+            assertThat(t.changes()).containsExactly(insert("t", 1), insert("t", 2), insert("t", 3));
         }
     }
 }

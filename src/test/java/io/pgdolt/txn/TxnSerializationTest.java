@@ -84,7 +84,9 @@ class TxnSerializationTest {
         for (RowChange c : sample().changes()) {
             DataOutputSerializer out = new DataOutputSerializer(64);
             RowChangeSerializer.INSTANCE.serialize(c, out);
-            assertThat(RowChangeSerializer.INSTANCE.deserialize(new DataInputDeserializer(out.getCopyOfBuffer())))
+            assertThat(
+                            RowChangeSerializer.INSTANCE.deserialize(
+                                    new DataInputDeserializer(out.getCopyOfBuffer())))
                     .isEqualTo(c);
         }
         ChangeEvent change = ChangeEvent.change(7, 100, 120, 1_000_000L, sample().changes().get(0));
@@ -92,7 +94,9 @@ class TxnSerializationTest {
         for (ChangeEvent e : List.of(change, end)) {
             DataOutputSerializer out = new DataOutputSerializer(64);
             ChangeEventSerializer.INSTANCE.serialize(e, out);
-            assertThat(ChangeEventSerializer.INSTANCE.deserialize(new DataInputDeserializer(out.getCopyOfBuffer())))
+            assertThat(
+                            ChangeEventSerializer.INSTANCE.deserialize(
+                                    new DataInputDeserializer(out.getCopyOfBuffer())))
                     .isEqualTo(e);
         }
     }
@@ -110,7 +114,8 @@ class TxnSerializationTest {
     }
 
     static byte[] resource(String name) throws IOException {
-        try (InputStream in = TxnSerializationTest.class.getClassLoader().getResourceAsStream(name)) {
+        try (InputStream in =
+                TxnSerializationTest.class.getClassLoader().getResourceAsStream(name)) {
             if (in == null) {
                 throw new IOException("missing test resource " + name);
             }
