@@ -15,9 +15,9 @@ import org.junit.jupiter.api.Assumptions;
  * replica and a PostgreSQL replica, all on loopback.
  *
  * <p>Found in this order: the {@code PGDOLT_*} environment variables that {@code scripts/test.sh}
- * exports; else started once per JVM by {@code scripts/servers.sh} (and stopped at exit). Under
- * {@code CI=true} a server that cannot be had fails the test; elsewhere the test is skipped with
- * the reason.
+ * exports; else started once per JVM by {@code scripts/servers.sh} (and stopped at exit); else,
+ * where Docker is present, Testcontainers. Under {@code CI=true} a server that cannot be had fails
+ * the test; elsewhere the test is skipped with the reason.
  */
 public final class TestServers {
     private static Map<String, String> env;
@@ -46,7 +46,8 @@ public final class TestServers {
         Map<String, String> e = environment();
         String port = e.get("PGDOLT_" + which + "_PORT");
         if (port == null) {
-            String why = "no " + which.toLowerCase(Locale.ROOT) + " test server";
+            String why =
+                    "no " + which.toLowerCase(Locale.ROOT) + " test server (" + unavailable + ")";
             if ("true".equals(System.getenv("CI"))) {
                 throw new IllegalStateException(why + " (CI=true: servers are required)");
             }
@@ -69,7 +70,65 @@ public final class TestServers {
             return env;
         }
         env = startWithScripts();
+        if (env.isEmpty()) {
+            env = startWithTestcontainers();
+        }
         return env;
+    }
+
+    /** Last resort where Docker exists: the same three servers as containers. */
+    private static Map<String, String> startWithTestcontainers() {
+        Map<String, String> out = new HashMap<>();
+        try {
+            if (!org.testcontainers.DockerClientFactory.instance().isDockerAvailable()) {
+                unavailable += "; no Docker for Testcontainers either";
+                return out;
+            }
+        } catch (RuntimeException | LinkageError e) {
+            unavailable += "; Testcontainers unusable: " + e.getMessage();
+            return out;
+        }
+        var primary =
+                new org.testcontainers.containers.PostgreSQLContainer<>("postgres:15")
+                        .withUsername("postgres")
+                        .withPassword("postgres")
+                        .withCommand(
+                                "postgres",
+                                "-c",
+                                "wal_level=logical",
+                                "-c",
+                                "max_replication_slots=20",
+                                "-c",
+                                "max_wal_senders=20",
+                                "-c",
+                                "track_commit_timestamp=on");
+        var pgReplica =
+                new org.testcontainers.containers.PostgreSQLContainer<>("postgres:15")
+                        .withUsername("postgres")
+                        .withPassword("postgres");
+        var doltgres =
+                new org.testcontainers.containers.GenericContainer<>("dolthub/doltgresql:1.3.3")
+                        .withEnv("DOLTGRES_USER", "postgres")
+                        .withEnv("DOLTGRES_PASSWORD", "password")
+                        .withExposedPorts(5432)
+                        .waitingFor(
+                                org.testcontainers.containers.wait.strategy.Wait
+                                        .forListeningPort());
+        primary.start();
+        pgReplica.start();
+        doltgres.start();
+        put(out, "PRIMARY", primary.getHost(), primary.getFirstMappedPort(), "postgres");
+        put(out, "PGREPLICA", pgReplica.getHost(), pgReplica.getFirstMappedPort(), "postgres");
+        put(out, "DOLTGRES", doltgres.getHost(), doltgres.getFirstMappedPort(), "password");
+        return out;
+    }
+
+    private static void put(
+            Map<String, String> out, String which, String host, int port, String pw) {
+        out.put("PGDOLT_" + which + "_HOST", host);
+        out.put("PGDOLT_" + which + "_PORT", String.valueOf(port));
+        out.put("PGDOLT_" + which + "_USER", "postgres");
+        out.put("PGDOLT_" + which + "_PASSWORD", pw);
     }
 
     private static Map<String, String> startWithScripts() {
