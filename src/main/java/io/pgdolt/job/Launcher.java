@@ -48,7 +48,12 @@ public final class Launcher {
                         .orElse(System.getProperty("java.home") + "/bin/java");
         List<String> command = new ArrayList<>();
         command.add(javaBin);
-        command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+        List<String> jvmOptions = ManagementFactory.getRuntimeMXBean().getInputArguments();
+        command.addAll(jvmOptions);
+        if (jvmOptions.stream().noneMatch(o -> o.startsWith("-Dlog4j.configurationFile"))) {
+            // Console logging of the job; pass -Dlog4j.configurationFile=... to override.
+            command.add("-Dlog4j.configurationFile=classpath:pgdolt-log4j2.properties");
+        }
         command.add("-cp");
         command.add(jar.getPath() + File.pathSeparator + lib.getPath() + File.separator + "*");
         command.add(Main.class.getName());

@@ -73,6 +73,7 @@ public final class Main {
         }
         Configuration flinkConf = new Configuration();
         if (restore != null) {
+            System.err.println("pgdolt: restoring the job's state from " + restore);
             flinkConf.set(StateRecoveryOptions.SAVEPOINT_PATH, restore);
         }
         StreamExecutionEnvironment env =
