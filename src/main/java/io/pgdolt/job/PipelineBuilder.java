@@ -5,9 +5,12 @@ import io.pgdolt.sink.ReplicaSink;
 import io.pgdolt.source.PostgresCdcSource;
 import io.pgdolt.txn.ChangeEvent;
 import io.pgdolt.txn.CodecTypeInfo;
+import io.pgdolt.txn.Lsn;
 import io.pgdolt.txn.SourceTransaction;
+import io.pgdolt.txn.TableId;
 import io.pgdolt.txn.TransactionAssembler;
 import io.pgdolt.txn.TransactionBoundary;
+import java.util.List;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.functions.KeySelector;
@@ -17,6 +20,8 @@ import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.CheckpointConfig;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Builds the replication job graph; separate from running it, so tests build exactly the graph that
@@ -30,15 +35,26 @@ public final class PipelineBuilder {
     public static final String ASSEMBLER_UID = "pgdolt-txn-assembler";
     public static final String SINK_UID = "pgdolt-replica-sink";
 
+    private static final Logger LOG = LoggerFactory.getLogger(PipelineBuilder.class);
+
     private PipelineBuilder() {}
 
     /** Adds the pipeline to {@code env} and sets the checkpointing it depends on. */
     public static void build(StreamExecutionEnvironment env, PipelineConfig config) {
         configureCheckpointing(env, config);
         int parallelism = config.pipeline().parallelism();
+        // Fail fast, before submitting anything, on what would otherwise fail inside the job.
+        List<TableId> tables = PostgresCdcSource.checkPrimary(config.primary());
+        Lsn applied = ReplicaSink.checkReplica(config, tables);
+        LOG.info(
+                "pipeline {}: replicating {} table(s); the replica holds this pipeline's"
+                        + " transactions up to commit LSN {}",
+                config.pipeline().id(),
+                tables.size(),
+                applied);
         DataStream<ChangeEvent> changes =
                 env.fromSource(
-                                PostgresCdcSource.create(config),
+                                PostgresCdcSource.create(config, tables),
                                 WatermarkStrategy.noWatermarks(),
                                 "postgres-cdc " + config.primary().slotName())
                         .uid(SOURCE_UID)

@@ -81,6 +81,29 @@ public final class ReplicaSession implements AutoCloseable {
         }
     }
 
+    /**
+     * Checks that the replica holds every table to replicate.
+     *
+     * @throws ReplicaSchemaException naming every missing table
+     */
+    public void checkTables(java.util.Collection<TableId> tables) throws SQLException {
+        List<String> missing = new ArrayList<>();
+        for (TableId t : tables) {
+            try {
+                columnTypes.of(connection, t);
+            } catch (ReplicaSchemaException e) {
+                missing.add(t.toString());
+            }
+        }
+        connection.rollback();
+        if (!missing.isEmpty()) {
+            throw new ReplicaSchemaException(
+                    "the replica lacks the replicated table(s) "
+                            + String.join(", ", missing)
+                            + ": create them with the primary's columns before starting the job");
+        }
+    }
+
     /** The commit LSN of the last transaction this pipeline applied, {@link Lsn#ZERO} if none. */
     public Lsn appliedLsn() throws SQLException {
         try (PreparedStatement ps =

@@ -1,15 +1,20 @@
 package io.pgdolt.sink;
 
+import io.pgdolt.config.ConfigException;
 import io.pgdolt.config.PipelineConfig;
 import io.pgdolt.config.Secret;
 import io.pgdolt.replica.DoltgresDialect;
 import io.pgdolt.replica.PostgresDialect;
 import io.pgdolt.replica.ReplicaDialect;
+import io.pgdolt.replica.ReplicaSchemaException;
 import io.pgdolt.replica.ReplicaSession;
+import io.pgdolt.txn.Lsn;
 import io.pgdolt.txn.SourceTransaction;
+import io.pgdolt.txn.TableId;
 import java.io.Serializable;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.List;
 import org.apache.flink.api.connector.sink2.Committer;
 import org.apache.flink.api.connector.sink2.CommitterInitContext;
 import org.apache.flink.api.connector.sink2.CommittingSinkWriter;
@@ -46,6 +51,32 @@ public final class ReplicaSink
                 new SessionFactory(
                         r.url(), r.user(), r.password(), dialect, config.pipeline().id()),
                 Duration.ofMinutes(10));
+    }
+
+    /**
+     * Start-up check, before anything runs: the replica is reachable with the configured
+     * credentials, holds the progress table (created if missing) and every table to replicate.
+     *
+     * @return the commit LSN this pipeline has applied so far
+     * @throws ConfigException saying what is wrong
+     */
+    public static Lsn checkReplica(PipelineConfig config, List<TableId> tables) {
+        SessionFactory sessions = of(config).sessions;
+        try (ReplicaSession session = sessions.open()) {
+            session.checkTables(tables);
+            return session.appliedLsn();
+        } catch (ReplicaSchemaException e) {
+            throw new ConfigException(e.getMessage(), e);
+        } catch (SQLException e) {
+            throw new ConfigException(
+                    "replica.url: cannot use the replica at "
+                            + config.replica().url()
+                            + " as "
+                            + config.replica().user()
+                            + ": "
+                            + e.getMessage(),
+                    e);
+        }
     }
 
     @Override

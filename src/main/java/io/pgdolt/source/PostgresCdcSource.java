@@ -29,12 +29,10 @@ public final class PostgresCdcSource {
     private PostgresCdcSource() {}
 
     /**
-     * The source of the pipeline's change events. Checks, against the primary, that the slot and
-     * the publication exist and which tables the publication holds.
+     * The source of the pipeline's change events for {@code tables} (from {@link #checkPrimary}).
      */
-    public static Source<ChangeEvent, ?, ?> create(PipelineConfig config) {
+    public static Source<ChangeEvent, ?, ?> create(PipelineConfig config, List<TableId> tables) {
         PipelineConfig.Primary p = config.primary();
-        List<TableId> tables = checkPrimary(p);
         TreeSet<String> schemas = new TreeSet<>();
         List<String> tablePatterns = new ArrayList<>();
         for (TableId t : tables) {
@@ -89,7 +87,7 @@ public final class PostgresCdcSource {
      * Checks the slot and publication and returns the tables to replicate: the configured ones
      * (each must be in the publication) or, by default, every table of the publication.
      */
-    static List<TableId> checkPrimary(PipelineConfig.Primary p) {
+    public static List<TableId> checkPrimary(PipelineConfig.Primary p) {
         Properties props = new Properties();
         props.setProperty("user", p.user());
         props.setProperty("password", p.password().reveal());
