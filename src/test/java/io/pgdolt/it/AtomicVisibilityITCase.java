@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pgdolt.testing.ReplicationFixture;
 import io.pgdolt.testing.ReplicationFixture.DoltCommit;
+import io.pgdolt.testing.TestServers;
 import java.math.BigDecimal;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -16,6 +17,7 @@ import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
@@ -23,6 +25,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * Read {@code AS OF} every Dolt commit the pipeline made, the replica's total never changes either:
  * no reader of the history can see half a transaction.
  */
+@ExtendWith(TestServers.class)
 class AtomicVisibilityITCase {
     private static final int ACCOUNTS = 20;
     private static final BigDecimal TOTAL = new BigDecimal("20000.00");

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.pgdolt.sink.FaultInjection;
 import io.pgdolt.testing.ReplicationFixture;
 import io.pgdolt.testing.ReplicationFixture.DoltCommit;
+import io.pgdolt.testing.TestServers;
 import io.pgdolt.testing.Workload;
 import java.sql.Connection;
 import java.time.Duration;
@@ -23,6 +24,7 @@ import org.apache.flink.test.junit5.InjectMiniCluster;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -36,6 +38,7 @@ import org.slf4j.LoggerFactory;
  * from its checkpoints by itself; the replica ends equal, with exactly one Dolt commit per source
  * transaction.
  */
+@ExtendWith(TestServers.class)
 class ExactlyOnceFailoverITCase {
     private static final Logger LOG = LoggerFactory.getLogger(ExactlyOnceFailoverITCase.class);
 

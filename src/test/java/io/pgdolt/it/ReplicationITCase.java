@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pgdolt.testing.ReplicationFixture;
 import io.pgdolt.testing.ReplicationFixture.DoltCommit;
+import io.pgdolt.testing.TestServers;
 import io.pgdolt.testing.Workload;
 import io.pgdolt.txn.Lsn;
 import java.sql.Connection;
@@ -19,6 +20,7 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -28,6 +30,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * replicate into an equal replica, with one Dolt commit per transaction, in commit order, naming
  * its xid and LSN, dated with the source commit time.
  */
+@ExtendWith(TestServers.class)
 class ReplicationITCase {
 
     @RegisterExtension

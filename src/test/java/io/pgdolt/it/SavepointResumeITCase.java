@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pgdolt.testing.ReplicationFixture;
 import io.pgdolt.testing.ReplicationFixture.DoltCommit;
+import io.pgdolt.testing.TestServers;
 import io.pgdolt.testing.Workload;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -19,6 +20,7 @@ import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.InjectMiniCluster;
 import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -28,6 +30,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * Stop with a savepoint while the primary is busy, keep writing while the job is down, resume from
  * the savepoint: the replica ends equal, with no missing and no duplicate commits.
  */
+@ExtendWith(TestServers.class)
 class SavepointResumeITCase {
 
     @RegisterExtension

@@ -6,9 +6,11 @@ import io.pgdolt.config.ConfigException;
 import io.pgdolt.config.ConfigLoader;
 import io.pgdolt.job.PipelineBuilder;
 import io.pgdolt.testing.ReplicationFixture;
+import io.pgdolt.testing.TestServers;
 import java.util.List;
 import java.util.Map;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -16,6 +18,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * Mistakes in the setup are reported before the job starts, with what to fix: a missing slot or
  * publication, a replica without a replicated table, wrong replica credentials.
  */
+@ExtendWith(TestServers.class)
 class StartupChecksITCase {
 
     @ParameterizedTest

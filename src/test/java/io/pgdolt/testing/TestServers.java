@@ -9,21 +9,35 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
- * The servers integration tests run against: a PostgreSQL primary with logical WAL, a Doltgres
- * replica and a PostgreSQL replica, all on loopback.
+ * JUnit 5 extension providing the servers integration tests run against: a PostgreSQL primary with
+ * logical WAL, a Doltgres replica and a PostgreSQL replica, all on loopback.
  *
  * <p>Found in this order: the {@code PGDOLT_*} environment variables that {@code scripts/test.sh}
  * exports; else started once per JVM by {@code scripts/servers.sh} (and stopped at exit); else,
  * where Docker is present, Testcontainers. Under {@code CI=true} a server that cannot be had fails
  * the test; elsewhere the test is skipped with the reason.
  */
-public final class TestServers {
+public final class TestServers implements BeforeAllCallback {
     private static Map<String, String> env;
     private static String unavailable;
 
-    private TestServers() {}
+    /** Used by JUnit through {@code @ExtendWith(TestServers.class)}. */
+    public TestServers() {}
+
+    /**
+     * Makes sure the servers are there before a test class starts: under {@code CI=true} their
+     * absence fails the class, elsewhere it skips it with the reason.
+     */
+    @Override
+    public void beforeAll(ExtensionContext context) {
+        primary();
+        doltgres();
+        pgReplica();
+    }
 
     public static Db primary() {
         return db("PRIMARY", "postgres");
