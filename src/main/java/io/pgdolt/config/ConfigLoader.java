@@ -129,8 +129,20 @@ public final class ConfigLoader {
         Object root;
         try {
             root = new Yaml(new SafeConstructor(new LoaderOptions())).load(yamlText);
+        } catch (org.yaml.snakeyaml.error.MarkedYAMLException e) {
+            // Only the position and the problem: the parser's snippet could quote a password.
+            org.yaml.snakeyaml.error.Mark mark = e.getProblemMark();
+            throw new ConfigException(
+                    "config file is not valid YAML: "
+                            + e.getProblem()
+                            + (mark == null
+                                    ? ""
+                                    : " at line "
+                                            + (mark.getLine() + 1)
+                                            + ", column "
+                                            + (mark.getColumn() + 1)));
         } catch (YAMLException e) {
-            throw new ConfigException("config file is not valid YAML: " + e.getMessage(), e);
+            throw new ConfigException("config file is not valid YAML");
         }
         if (!(root instanceof Map)) {
             throw new ConfigException("config file must be a YAML mapping of sections");
@@ -188,12 +200,12 @@ public final class ConfigLoader {
                         pr.required("postgres_server_address"),
                         pr.port("postgres_port", 5432),
                         pr.required("postgres_user"),
-                        new Secret(pr.string("postgres_password", "")),
+                        new Secret(pr.secret("postgres_password", "")),
                         pr.string("postgres_database", "postgres"),
                         slot,
                         pr.string("publication_name", slot),
                         tables,
-                        pr.duration("heartbeat_interval", Duration.ofSeconds(10)));
+                        heartbeat(pr.duration("heartbeat_interval", Duration.ofSeconds(10))));
 
         ReplicaKind kind;
         String kindText = rep.string("kind", "doltgres").toLowerCase(Locale.ROOT);
@@ -251,7 +263,7 @@ public final class ConfigLoader {
                         kind,
                         url,
                         rep.string("user", user.string("name", "postgres")),
-                        new Secret(rep.string("password", user.string("password", ""))),
+                        new Secret(rep.secret("password", user.secret("password", ""))),
                         doltCommit,
                         author);
 
@@ -276,6 +288,19 @@ public final class ConfigLoader {
         Pipeline pipeline =
                 new Pipeline(id, interval, parallelism, delay, pipe.string("checkpoint_dir", null));
         return new PipelineConfig(primary, replica, pipeline);
+    }
+
+    private static Duration heartbeat(Duration d) {
+        if (d.compareTo(Duration.ofSeconds(1)) < 0) {
+            throw new ConfigException(
+                    "postgres_replication.heartbeat_interval: must be at least 1s");
+        }
+        return d;
+    }
+
+    /** A JDBC URL fit for a message: a password given as a URL parameter is masked. */
+    public static String redactUrl(String url) {
+        return url == null ? null : url.replaceAll("(?i)(password=)[^&;]*", "$1******");
     }
 
     private String substitute(String value, String key) {
@@ -363,6 +388,18 @@ public final class ConfigLoader {
             return path + "." + k;
         }
 
+        /** A secret: substituted like any value, never trimmed (spaces may be part of it). */
+        String secret(String k, String dflt) {
+            Object v = values.get(k);
+            if (v == null) {
+                return dflt;
+            }
+            if (v instanceof Map || v instanceof List) {
+                throw new ConfigException(key(k) + ": expected a single value");
+            }
+            return substitute(String.valueOf(v), key(k));
+        }
+
         String required(String k) {
             String s = string(k, null);
             if (s == null) {
@@ -426,7 +463,15 @@ public final class ConfigLoader {
                 throw new ConfigException(
                         key(k) + ": '" + s + "' is not a duration (e.g. 500ms, 2s, 1m)");
             }
-            long n = Long.parseLong(m.group(1));
+            long n;
+            try {
+                n = Long.parseLong(m.group(1));
+            } catch (NumberFormatException e) {
+                throw new ConfigException(key(k) + ": '" + s + "' is too large", e);
+            }
+            if (n > 1_000_000_000L) {
+                throw new ConfigException(key(k) + ": '" + s + "' is too large");
+            }
             String unit = m.group(2) == null ? "ms" : m.group(2);
             switch (unit) {
                 case "s":

@@ -3,6 +3,7 @@ package io.pgdolt.job;
 import io.pgdolt.config.PipelineConfig;
 import io.pgdolt.sink.ReplicaSink;
 import io.pgdolt.source.PostgresCdcSource;
+import io.pgdolt.source.SourceTables;
 import io.pgdolt.txn.ChangeEvent;
 import io.pgdolt.txn.CodecTypeInfo;
 import io.pgdolt.txn.Lsn;
@@ -44,7 +45,8 @@ public final class PipelineBuilder {
         configureCheckpointing(env, config);
         int parallelism = config.pipeline().parallelism();
         // Fail fast, before submitting anything, on what would otherwise fail inside the job.
-        List<TableId> tables = PostgresCdcSource.checkPrimary(config.primary());
+        SourceTables published = PostgresCdcSource.checkPrimary(config.primary());
+        List<TableId> tables = published.tables();
         Lsn applied = ReplicaSink.checkReplica(config, tables);
         LOG.info(
                 "pipeline {}: replicating {} table(s); the replica holds this pipeline's"
@@ -54,7 +56,7 @@ public final class PipelineBuilder {
                 applied);
         DataStream<ChangeEvent> changes =
                 env.fromSource(
-                                PostgresCdcSource.create(config, tables),
+                                PostgresCdcSource.create(config, published),
                                 WatermarkStrategy.noWatermarks(),
                                 "postgres-cdc " + config.primary().slotName())
                         .uid(SOURCE_UID)

@@ -43,11 +43,20 @@ public final class ApplyException extends Exception {
 
     /**
      * Connection failures (class 08), server shutdown (57P01-57P03), insufficient resources (53),
-     * serialization failures and deadlocks (40001, 40P01), and I/O errors are worth a retry.
+     * serialization failures and deadlocks (40001, 40P01), I/O errors, and a concurrent committer
+     * (progress compare-and-set lost, or a Doltgres merge conflict) are worth a retry: the retry
+     * re-reads the progress first.
      */
     static boolean isTransient(Throwable t) {
         for (Throwable c = t; c != null; c = c.getCause()) {
-            if (c instanceof java.io.IOException) {
+            if (c instanceof java.io.IOException || c instanceof ConcurrentCommitterException) {
+                return true;
+            }
+            String message = c.getMessage();
+            if (c instanceof SQLException
+                    && message != null
+                    && message.toLowerCase(java.util.Locale.ROOT).contains("merge conflict")) {
+                // Doltgres: a concurrent transaction changed the same rows (the progress row).
                 return true;
             }
             if (c instanceof SQLException) {

@@ -37,6 +37,10 @@ public final class ReplicaSession implements AutoCloseable {
     private final Connection connection;
     private final ReplicaDialect dialect;
     private final String pipelineId;
+
+    /** Identifies this session's writes in the progress row (see {@link #recordProgress}). */
+    private final String committerId = java.util.UUID.randomUUID().toString();
+
     private final ColumnTypes columnTypes = new ColumnTypes();
     private final Map<String, PreparedStatement> statements = new HashMap<>();
 
@@ -67,7 +71,8 @@ public final class ReplicaSession implements AutoCloseable {
                                 + " (pipeline_id varchar(100) PRIMARY KEY,"
                                 + " commit_lsn varchar(20) NOT NULL,"
                                 + " xid bigint NOT NULL,"
-                                + " commit_time timestamptz NOT NULL)");
+                                + " commit_time timestamptz NOT NULL,"
+                                + " committer_id varchar(40) NOT NULL)");
             }
             c.setAutoCommit(false);
             return new ReplicaSession(c, dialect, pipelineId);
@@ -125,10 +130,15 @@ public final class ReplicaSession implements AutoCloseable {
      *
      * @return the Dolt commit hash, or {@code null} on a replica without one
      */
-    public String apply(SourceTransaction txn) throws ApplyException {
+    public String apply(SourceTransaction txn, Lsn previous) throws ApplyException {
         TableId table = null;
         String sql = null;
         try {
+            // Progress first: a second committer of this pipeline fails here, before any data
+            // statement (on PostgreSQL the row lock also serializes the two).
+            table = PROGRESS_TABLE;
+            sql = "progress";
+            recordProgress(txn, previous);
             List<RowChange> changes = txn.changes();
             int i = 0;
             while (i < changes.size()) {
@@ -155,9 +165,6 @@ public final class ReplicaSession implements AutoCloseable {
                 checkCounts(run, counts);
                 i = j;
             }
-            table = PROGRESS_TABLE;
-            sql = "progress";
-            recordProgress(txn);
             sql = "commit";
             return dialect.commit(connection, txn, pipelineId);
         } catch (SQLException | RuntimeException e) {
@@ -170,48 +177,103 @@ public final class ReplicaSession implements AutoCloseable {
         }
     }
 
-    private void recordProgress(SourceTransaction txn) throws SQLException {
+    /**
+     * Moves the progress row from {@code previous} to {@code txn}: a compare-and-set, so that two
+     * committers of one pipeline (a zombie task that has not noticed its cancellation yet, and its
+     * replacement) can never both apply a transaction. On PostgreSQL the row lock makes the loser's
+     * UPDATE match nothing; on Doltgres the loser's commit conflicts with the winner's (both change
+     * the row, at least in {@code committer_id}).
+     */
+    private void recordProgress(SourceTransaction txn, Lsn previous) throws SQLException {
         PreparedStatement update =
                 statement(
                         "UPDATE "
                                 + PROGRESS_TABLE.quoted()
-                                + " SET commit_lsn = ?, xid = ?, commit_time = ?::timestamptz"
-                                + " WHERE pipeline_id = ?");
+                                + " SET commit_lsn = ?, xid = ?, commit_time = ?::timestamptz,"
+                                + " committer_id = ? WHERE pipeline_id = ? AND commit_lsn = ?");
         update.setString(1, txn.commitLsn().toString());
         update.setLong(2, txn.xid());
         update.setString(3, txn.commitTime().toString());
-        update.setString(4, pipelineId);
-        if (update.executeUpdate() == 0) {
-            PreparedStatement insert =
-                    statement(
-                            "INSERT INTO "
-                                    + PROGRESS_TABLE.quoted()
-                                    + " (pipeline_id, commit_lsn, xid, commit_time)"
-                                    + " VALUES (?, ?, ?, ?::timestamptz)");
-            insert.setString(1, pipelineId);
-            insert.setString(2, txn.commitLsn().toString());
-            insert.setLong(3, txn.xid());
-            insert.setString(4, txn.commitTime().toString());
-            insert.executeUpdate();
+        update.setString(4, committerId);
+        update.setString(5, pipelineId);
+        update.setString(6, previous.toString());
+        if (update.executeUpdate() == 1) {
+            return;
+        }
+        if (!previous.isZero() || rowCount() != 0) {
+            throw new ConcurrentCommitterException(
+                    "the replica's progress for pipeline "
+                            + pipelineId
+                            + " is no longer at "
+                            + previous
+                            + ": another committer of this pipeline applied transactions"
+                            + " meanwhile");
+        }
+        PreparedStatement insert =
+                statement(
+                        "INSERT INTO "
+                                + PROGRESS_TABLE.quoted()
+                                + " (pipeline_id, commit_lsn, xid, commit_time, committer_id)"
+                                + " VALUES (?, ?, ?, ?::timestamptz, ?)");
+        insert.setString(1, pipelineId);
+        insert.setString(2, txn.commitLsn().toString());
+        insert.setLong(3, txn.xid());
+        insert.setString(4, txn.commitTime().toString());
+        insert.setString(5, committerId);
+        insert.executeUpdate();
+    }
+
+    private long rowCount() throws SQLException {
+        PreparedStatement ps =
+                statement(
+                        "SELECT count(*) FROM "
+                                + PROGRESS_TABLE.quoted()
+                                + " WHERE pipeline_id = ?");
+        ps.setString(1, pipelineId);
+        try (ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            return rs.getLong(1);
         }
     }
 
-    private static void checkCounts(List<RowChange> run, int[] counts) {
+    /**
+     * Every change must hit exactly one row. Doltgres counts the rows an UPDATE changed, not the
+     * rows it matched, so an UPDATE that wrote the values the row already had reports 0: for those,
+     * the row's existence is checked instead.
+     */
+    private void checkCounts(List<RowChange> run, int[] counts) throws SQLException {
         for (int k = 0; k < counts.length; k++) {
             int n = counts[k];
-            if (n != 1 && n != Statement.SUCCESS_NO_INFO) {
-                RowChange c = run.get(k);
-                throw new ReplicaDivergedException(
-                        c.op()
-                                + " on "
-                                + c.table()
-                                + " changed "
-                                + n
-                                + " rows instead of 1: the replica row with key "
-                                + String.join(",", c.keyColumns())
-                                + " is missing or duplicated (the replica has diverged from the"
-                                + " primary)");
+            RowChange c = run.get(k);
+            if (n == 1 || n == Statement.SUCCESS_NO_INFO) {
+                continue;
             }
+            if (n == 0 && c.op() == RowChange.Op.UPDATE && rowExists(c)) {
+                continue;
+            }
+            throw new ReplicaDivergedException(
+                    c.op()
+                            + " on "
+                            + c.table()
+                            + " changed "
+                            + n
+                            + " rows instead of 1: the replica row with key ("
+                            + String.join(", ", c.keyColumns())
+                            + ") is missing or duplicated (the replica has diverged from the"
+                            + " primary)");
+        }
+    }
+
+    private boolean rowExists(RowChange c) throws SQLException {
+        StringBuilder sql = new StringBuilder("SELECT count(*) FROM ").append(c.table().quoted());
+        List<String> values = new ArrayList<>();
+        appendWhere(sql, values, c);
+        PreparedStatement ps = statement(sql.toString());
+        for (int p = 0; p < values.size(); p++) {
+            ps.setString(p + 1, values.get(p));
+        }
+        try (ResultSet rs = ps.executeQuery()) {
+            return rs.next() && rs.getLong(1) == 1;
         }
     }
 

@@ -73,6 +73,10 @@ final class ReplicaCommitter implements Committer<SourceTransaction> {
         List<CommitRequest<SourceTransaction>> ordered = new ArrayList<>(requests);
         ordered.sort(Comparator.comparing(r -> r.getCommittable().commitLsn()));
         for (CommitRequest<SourceTransaction> request : ordered) {
+            if (Thread.currentThread().isInterrupted()) {
+                // A cancelled task must stop applying at once: its replacement takes over.
+                throw new InterruptedException("committer cancelled");
+            }
             if (!applyOne(request.getCommittable())) {
                 request.signalAlreadyCommitted();
             }
@@ -95,7 +99,7 @@ final class ReplicaCommitter implements Committer<SourceTransaction> {
                     return false;
                 }
                 FaultInjection.at(FaultInjection.BEFORE_APPLY, txn);
-                String hash = session.apply(txn);
+                String hash = session.apply(txn, appliedLsn);
                 appliedLsn = txn.commitLsn();
                 FaultInjection.at(FaultInjection.AFTER_APPLY, txn);
                 transactionsApplied.inc();

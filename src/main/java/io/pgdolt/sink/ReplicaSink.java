@@ -70,7 +70,7 @@ public final class ReplicaSink
         } catch (SQLException e) {
             throw new ConfigException(
                     "replica.url: cannot use the replica at "
-                            + config.replica().url()
+                            + io.pgdolt.config.ConfigLoader.redactUrl(config.replica().url())
                             + " as "
                             + config.replica().user()
                             + ": "

@@ -25,6 +25,12 @@ import org.apache.kafka.connect.source.SourceRecord;
 final class ChangeEventDeserializer implements DebeziumDeserializationSchema<ChangeEvent> {
     private static final long serialVersionUID = 1L;
 
+    private final SourceTables published;
+
+    ChangeEventDeserializer(SourceTables published) {
+        this.published = published;
+    }
+
     @Override
     public void deserialize(SourceRecord record, Collector<ChangeEvent> out) {
         if (TransactionRecordEmitter.isTransactionRecord(record)) {
@@ -91,6 +97,7 @@ final class ChangeEventDeserializer implements DebeziumDeserializationSchema<Cha
         } else {
             Struct after = value.getStruct("after");
             columns = names(after.schema());
+            checkColumns(table, columns, where);
             values = texts(after, where);
         }
         RowChange change = new RowChange(table, kind, keyColumns, keyValues, columns, values);
@@ -101,6 +108,49 @@ final class ChangeEventDeserializer implements DebeziumDeserializationSchema<Cha
                         lsn,
                         commitTimeMicros(record, source),
                         change));
+    }
+
+    /**
+     * The new image must hold exactly the columns published at start-up: Debezium leaves out
+     * columns of types it cannot decode, and a schema change would otherwise write rows under the
+     * wrong schema.
+     */
+    private void checkColumns(TableId table, String[] columns, String where) {
+        Map<String, String> expected = published.columns().get(table);
+        if (expected == null) {
+            throw new UnsupportedChangeException(
+                    "table "
+                            + table
+                            + " was not among the tables found at start-up; restart the job to"
+                            + " replicate it"
+                            + where);
+        }
+        java.util.Set<String> got = new java.util.LinkedHashSet<>(java.util.Arrays.asList(columns));
+        List<String> missing = new java.util.ArrayList<>();
+        expected.forEach(
+                (name, type) -> {
+                    if (!got.contains(name)) {
+                        missing.add(name + " (" + type + ")");
+                    }
+                });
+        if (!missing.isEmpty()) {
+            throw new UnsupportedChangeException(
+                    "column(s) "
+                            + String.join(", ", missing)
+                            + " did not arrive in the change: the connector cannot decode the"
+                            + " type, or the column was dropped on the primary; nothing is"
+                            + " written under the wrong schema"
+                            + where);
+        }
+        got.removeAll(expected.keySet());
+        if (!got.isEmpty()) {
+            throw new UnsupportedChangeException(
+                    "column(s) "
+                            + String.join(", ", got)
+                            + " appeared after start-up: the primary's schema changed; add them"
+                            + " to the replica and restart the job"
+                            + where);
+        }
     }
 
     private static ChangeEvent toEnd(SourceRecord record) {

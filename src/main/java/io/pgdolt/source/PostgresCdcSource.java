@@ -10,8 +10,14 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.TreeSet;
 import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.cdc.connectors.base.options.StartupOptions;
@@ -31,8 +37,9 @@ public final class PostgresCdcSource {
     /**
      * The source of the pipeline's change events for {@code tables} (from {@link #checkPrimary}).
      */
-    public static Source<ChangeEvent, ?, ?> create(PipelineConfig config, List<TableId> tables) {
+    public static Source<ChangeEvent, ?, ?> create(PipelineConfig config, SourceTables published) {
         PipelineConfig.Primary p = config.primary();
+        List<TableId> tables = published.tables();
         TreeSet<String> schemas = new TreeSet<>();
         List<String> tablePatterns = new ArrayList<>();
         for (TableId t : tables) {
@@ -70,7 +77,7 @@ public final class PostgresCdcSource {
                         .heartbeatInterval(p.heartbeatInterval())
                         .lsnCommitCheckpointsDelay(config.pipeline().slotConfirmDelayCheckpoints())
                         .debeziumProperties(dbz)
-                        .deserializer(new ChangeEventDeserializer());
+                        .deserializer(new ChangeEventDeserializer(published));
         LOG.info(
                 "source: slot {} publication {} on {}:{}/{}, tables {}",
                 p.slotName(),
@@ -80,14 +87,14 @@ public final class PostgresCdcSource {
                 p.database(),
                 tables);
         return new TransactionAwarePostgresSource<>(
-                builder.getConfigFactory(), new ChangeEventDeserializer());
+                builder.getConfigFactory(), new ChangeEventDeserializer(published));
     }
 
     /**
      * Checks the slot and publication and returns the tables to replicate: the configured ones
      * (each must be in the publication) or, by default, every table of the publication.
      */
-    public static List<TableId> checkPrimary(PipelineConfig.Primary p) {
+    public static SourceTables checkPrimary(PipelineConfig.Primary p) {
         Properties props = new Properties();
         props.setProperty("user", p.user());
         props.setProperty("password", p.password().reveal());
@@ -163,7 +170,7 @@ public final class PostgresCdcSource {
                                     + p.publicationName()
                                     + "' holds no tables");
                 }
-                return published;
+                return withColumns(c, p, published);
             }
             for (TableId t : p.tables()) {
                 if (!published.contains(t)) {
@@ -177,7 +184,7 @@ public final class PostgresCdcSource {
                                     + ")");
                 }
             }
-            return p.tables();
+            return withColumns(c, p, p.tables());
         } catch (SQLException e) {
             throw new ConfigException(
                     "cannot check the primary at "
@@ -192,6 +199,55 @@ public final class PostgresCdcSource {
                             + e.getMessage(),
                     e);
         }
+    }
+
+    /** Reads the published columns of each table (PostgreSQL 15+ may publish a subset). */
+    private static SourceTables withColumns(
+            Connection c, PipelineConfig.Primary p, List<TableId> tables) throws SQLException {
+        boolean columnLists = c.getMetaData().getDatabaseMajorVersion() >= 15;
+        Map<TableId, LinkedHashMap<String, String>> columns = new HashMap<>();
+        for (TableId t : tables) {
+            Set<String> published = null;
+            if (columnLists) {
+                try (PreparedStatement ps =
+                        c.prepareStatement(
+                                "SELECT attnames FROM pg_publication_tables WHERE pubname = ? AND"
+                                        + " schemaname = ? AND tablename = ?")) {
+                    ps.setString(1, p.publicationName());
+                    ps.setString(2, t.schema());
+                    ps.setString(3, t.table());
+                    try (ResultSet rs = ps.executeQuery()) {
+                        if (rs.next() && rs.getArray(1) != null) {
+                            published =
+                                    new HashSet<>(
+                                            Arrays.asList((String[]) rs.getArray(1).getArray()));
+                        }
+                    }
+                }
+            }
+            LinkedHashMap<String, String> cols = new LinkedHashMap<>();
+            try (PreparedStatement ps =
+                    c.prepareStatement(
+                            "SELECT a.attname, format_type(a.atttypid, a.atttypmod)"
+                                    + " FROM pg_attribute a"
+                                    + " JOIN pg_class r ON r.oid = a.attrelid"
+                                    + " JOIN pg_namespace n ON n.oid = r.relnamespace"
+                                    + " WHERE n.nspname = ? AND r.relname = ? AND a.attnum > 0"
+                                    + " AND NOT a.attisdropped AND a.attgenerated = ''"
+                                    + " ORDER BY a.attnum")) {
+                ps.setString(1, t.schema());
+                ps.setString(2, t.table());
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        if (published == null || published.contains(rs.getString(1))) {
+                            cols.put(rs.getString(1), rs.getString(2));
+                        }
+                    }
+                }
+            }
+            columns.put(t, cols);
+        }
+        return new SourceTables(columns);
     }
 
     private static String regexQuote(String name) {

@@ -19,8 +19,9 @@ import org.slf4j.LoggerFactory;
  * keys' events. A transaction ends at its END marker, or — should that marker not come — at the
  * first change of a different transaction, whose {@code prevCommitLsn} is the ended transaction's
  * commit LSN. Either way an explicit END, keyed like the transaction's changes, is sent on. END
- * markers of transactions with no change here (repeats after a restore, transactions without
- * published changes) are dropped.
+ * markers of transactions with no change here are dropped: repeats after a restore (Debezium
+ * replays the BEGIN/COMMIT of transactions that committed before the open one, even while it
+ * filters their changes), and transactions without published changes.
  *
  * <p>Must run with parallelism 1, directly after the source. Its one piece of state, the
  * transaction currently open, is checkpointed with the source offset that produced it, so a restore
@@ -36,27 +37,64 @@ public final class TransactionBoundary extends ProcessFunction<ChangeEvent, Chan
     /** The open transaction (xid, prevCommitLsn), or null between transactions. */
     private transient Tuple2<Long, Long> open;
 
+    private transient boolean firstAfterStart;
+
     @Override
     public void processElement(ChangeEvent e, Context ctx, Collector<ChangeEvent> out) {
+        if (firstAfterStart) {
+            firstAfterStart = false;
+            LOG.info(
+                    "first event after start: {} (open transaction: {})",
+                    e,
+                    open == null ? "none" : "xid " + open.f0 + " after " + Lsn.of(open.f1));
+        }
         if (!e.isEnd()) {
-            if (open != null && (open.f0 != e.xid() || open.f1 != e.prevCommitLsn())) {
-                if (e.prevCommitLsn() == 0L || e.prevCommitLsn() == open.f1) {
+            if (open != null && open.f0 == e.xid()) {
+                // The open transaction continues. Its key stays the one it opened with: after a
+                // restore, Debezium's "previous commit LSN" can differ from what the first changes
+                // carried (it replays the commits of earlier transactions).
+                out.collect(
+                        e.prevCommitLsn() == open.f1
+                                ? e
+                                : ChangeEvent.change(
+                                        e.xid(),
+                                        open.f1,
+                                        e.lsn(),
+                                        e.commitTimeMicros(),
+                                        e.change()));
+                return;
+            }
+            if (open != null) {
+                long commitLsn = e.prevCommitLsn();
+                if (Long.compareUnsigned(commitLsn, open.f1) <= 0) {
                     throw new IllegalStateException(
                             "transaction xid "
                                     + open.f0
                                     + " was followed by xid "
                                     + e.xid()
-                                    + " without its END marker and without a previous commit"
-                                    + " LSN to close it with");
+                                    + " without its END marker, and the previous commit LSN "
+                                    + Lsn.of(commitLsn)
+                                    + " the new one carries cannot be its commit (not after "
+                                    + Lsn.of(open.f1)
+                                    + ")");
                 }
-                LOG.debug("xid {} closed by the start of xid {}", open.f0, e.xid());
-                out.collect(ChangeEvent.end(open.f0, open.f1, e.prevCommitLsn()));
+                LOG.warn(
+                        "xid {} closed by the start of xid {} (no END marker), commit LSN {}",
+                        open.f0,
+                        e.xid(),
+                        Lsn.of(commitLsn));
+                out.collect(ChangeEvent.end(open.f0, open.f1, commitLsn));
             }
             open = Tuple2.of(e.xid(), e.prevCommitLsn());
             out.collect(e);
         } else if (open != null && open.f0 == e.xid()) {
             out.collect(ChangeEvent.end(open.f0, open.f1, e.lsn()));
             open = null;
+        } else if (open != null && Long.compareUnsigned(e.lsn(), open.f1) <= 0) {
+            // After a restore Debezium replays BEGIN/COMMIT of transactions that committed
+            // before the open one (their changes it filters): an END at or before the open
+            // transaction's previous commit is such a repeat.
+            LOG.debug("dropping repeated END of xid {} at {}", e.xid(), Lsn.of(e.lsn()));
         } else if (open != null) {
             throw new IllegalStateException(
                     "END of xid "
@@ -88,6 +126,7 @@ public final class TransactionBoundary extends ProcessFunction<ChangeEvent, Chan
                                         "open-transaction-v1",
                                         Types.TUPLE(Types.LONG, Types.LONG)));
         open = null;
+        firstAfterStart = true;
         for (Tuple2<Long, Long> t : openState.get()) {
             open = t;
         }

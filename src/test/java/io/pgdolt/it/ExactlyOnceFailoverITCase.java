@@ -80,6 +80,8 @@ class ExactlyOnceFailoverITCase {
             awaitRunning(f);
 
             Workload w = new Workload(7);
+            // A second writer interleaves its transactions with the first one's.
+            Workload w2 = new Workload(8, 1_000_000);
             java.util.concurrent.atomic.AtomicBoolean faultsDone =
                     new java.util.concurrent.atomic.AtomicBoolean();
             CompletableFuture<Void> load =
@@ -93,6 +95,19 @@ class ExactlyOnceFailoverITCase {
                                     while (!faultsDone.get()) {
                                         w.run(c, 10);
                                         Thread.sleep(100);
+                                    }
+                                } catch (Exception e) {
+                                    throw new RuntimeException(e);
+                                }
+                            });
+
+            CompletableFuture<Void> load2 =
+                    CompletableFuture.runAsync(
+                            () -> {
+                                try (Connection c = f.primary.connect()) {
+                                    while (!faultsDone.get()) {
+                                        w2.run(c, 5);
+                                        Thread.sleep(50);
                                     }
                                 } catch (Exception e) {
                                     throw new RuntimeException(e);
@@ -128,15 +143,30 @@ class ExactlyOnceFailoverITCase {
             }
             faultsDone.set(true);
             load.get(5, TimeUnit.MINUTES);
+            load2.get(1, TimeUnit.MINUTES);
+            // A last transaction, committed after both writers stopped, marks the end.
+            Workload last = new Workload(9, 2_000_000);
+            try (Connection c = f.primary.connect()) {
+                last.run(c, 1);
+            }
 
-            List<Long> xids = w.xids();
-            f.awaitApplied(xids.get(xids.size() - 1), Duration.ofMinutes(5));
+            List<Long> xids = new ArrayList<>(w.xids());
+            xids.addAll(w2.xids());
+            xids.addAll(last.xids());
+            f.awaitApplied(last.xids().get(0), Duration.ofMinutes(5));
             assertThat(injected).isGreaterThanOrEqualTo(5);
             assertThat(fired).hasSize(4);
             f.assertTablesEqual();
             if ("doltgres".equals(kind)) {
                 List<DoltCommit> commits = f.doltCommits();
-                assertThat(commits).extracting(DoltCommit::xid).containsExactlyElementsOf(xids);
+                assertThat(commits)
+                        .extracting(DoltCommit::xid)
+                        .containsExactlyInAnyOrderElementsOf(xids);
+                List<io.pgdolt.txn.Lsn> lsns = new ArrayList<>();
+                for (DoltCommit dc : commits) {
+                    lsns.add(io.pgdolt.txn.Lsn.parse(dc.lsn()));
+                }
+                assertThat(lsns).isSorted().doesNotHaveDuplicates();
             }
         }
     }

@@ -100,9 +100,26 @@ class ChangeEventDeserializerTest {
                 Map.of(), offset, "t", null, KEY, new Struct(KEY).put("id", id), ENVELOPE, value);
     }
 
+    private static final TableId ITEMS = new TableId("public", "items");
+
+    private static SourceTables published(String... columns) {
+        java.util.LinkedHashMap<String, String> cols = new java.util.LinkedHashMap<>();
+        for (String c : columns) {
+            cols.put(c, "text");
+        }
+        return new SourceTables(Map.of(ITEMS, cols));
+    }
+
+    private static final SourceTables ALL =
+            published("id", "name", "price", "ts", "day", "raw", "score", "ok", "tags");
+
     private static List<ChangeEvent> deserialize(SourceRecord r) {
+        return deserialize(r, ALL);
+    }
+
+    private static List<ChangeEvent> deserialize(SourceRecord r, SourceTables tables) {
         List<ChangeEvent> out = new ArrayList<>();
-        new ChangeEventDeserializer()
+        new ChangeEventDeserializer(tables)
                 .deserialize(
                         r,
                         new Collector<>() {
@@ -202,6 +219,25 @@ class ChangeEventDeserializerTest {
                 SchemaBuilder.struct().name("io.debezium.data.geometry.Point").optional().build();
         assertThatThrownBy(() -> ValueText.toText(geo, new Struct(geo)))
                 .hasMessageContaining("geometric");
+    }
+
+    @Test
+    void missingOrUnexpectedColumnsStopTheJob() {
+        SourceRecord insert = record("c", null, row(7, "x"), 7);
+        assertThatThrownBy(
+                        () ->
+                                deserialize(
+                                        insert,
+                                        published(
+                                                "id", "name", "price", "ts", "day", "raw", "score",
+                                                "ok", "tags", "doc")))
+                .hasMessageContaining("column(s) doc (text) did not arrive")
+                .hasMessageContaining("public.items");
+        assertThatThrownBy(() -> deserialize(insert, published("id", "name")))
+                .hasMessageContaining("appeared after start-up")
+                .hasMessageContaining("price");
+        assertThatThrownBy(() -> deserialize(insert, new SourceTables(Map.of())))
+                .hasMessageContaining("not among the tables found at start-up");
     }
 
     @Test

@@ -33,14 +33,22 @@ public final class Workload {
     private final List<Integer> accounts = new ArrayList<>();
     private final List<Long> orders = new ArrayList<>();
     private final List<Long> events = new ArrayList<>();
-    private int nextAccount = 1;
-    private long nextOrder = 1;
-    private long nextEvent = 1;
+    private int nextAccount;
+    private long nextOrder;
+    private long nextEvent;
     private final List<Long> xids = new ArrayList<>();
     private int rowChanges;
 
     public Workload(long seed) {
+        this(seed, 0);
+    }
+
+    /** A workload whose rows have ids above {@code idBase}, so several can run side by side. */
+    public Workload(long seed, int idBase) {
         this.random = new Random(seed);
+        this.nextAccount = idBase + 1;
+        this.nextOrder = idBase + 1;
+        this.nextEvent = idBase + 1;
     }
 
     /** Xids of the committed transactions, in commit order. */
@@ -143,6 +151,9 @@ public final class Workload {
                         random.nextBoolean(),
                         random.nextDouble() * 1e6);
                 events.add(id);
+            } else if (random.nextBoolean()) {
+                // An UPDATE that changes nothing: still one source change to replicate.
+                exec(c, "UPDATE events SET flag = flag WHERE id = ?", pick(events));
             } else {
                 long id = events.remove(random.nextInt(events.size()));
                 exec(c, "DELETE FROM events WHERE id = ?", id);

@@ -98,12 +98,52 @@ class TransactionAssemblyTest {
     }
 
     @Test
+    void dropsEndsReplayedForEarlierTransactionsAfterRestore() throws Exception {
+        OperatorSubtaskState snapshot;
+        try (var h = boundary()) {
+            h.open();
+            // xid 11 committed at 130 (after xid 10 started); xid 10 is open when the barrier
+            // comes.
+            h.processElement(new StreamRecord<>(change(10, 130, 150, 1)));
+            snapshot = h.snapshot(1, 1);
+        }
+        try (var h = boundary()) {
+            h.initializeState(snapshot);
+            h.open();
+            // The restore replays xid 11's COMMIT, then xid 10 continues and ends.
+            h.processElement(new StreamRecord<>(ChangeEvent.end(11, 0, 130)));
+            h.processElement(new StreamRecord<>(change(10, 130, 160, 2)));
+            h.processElement(new StreamRecord<>(ChangeEvent.end(10, 0, 170)));
+            assertThat(output(h))
+                    .containsExactly(change(10, 130, 160, 2), ChangeEvent.end(10, 130, 170));
+        }
+    }
+
+    @Test
+    void continuingChangesKeepTheKeyTheTransactionOpenedWith() throws Exception {
+        try (var h = boundary()) {
+            h.open();
+            h.processElement(new StreamRecord<>(change(10, 130, 150, 1)));
+            // After a restore the same transaction's changes may carry another previous commit.
+            h.processElement(new StreamRecord<>(change(10, 120, 160, 2)));
+            h.processElement(new StreamRecord<>(ChangeEvent.end(10, 0, 170)));
+            assertThat(output(h))
+                    .containsExactly(
+                            change(10, 130, 150, 1),
+                            change(10, 130, 160, 2),
+                            ChangeEvent.end(10, 130, 170));
+        }
+    }
+
+    @Test
     void refusesToGuessACommitLsn() throws Exception {
         try (var h = boundary()) {
             h.open();
             h.processElement(new StreamRecord<>(change(10, 100, 110, 1)));
             assertThatThrownBy(() -> h.processElement(new StreamRecord<>(change(11, 0, 140, 2))))
                     .hasMessageContaining("without its END marker");
+            assertThatThrownBy(() -> h.processElement(new StreamRecord<>(change(12, 90, 140, 2))))
+                    .hasMessageContaining("cannot be its commit");
             assertThatThrownBy(
                             () -> h.processElement(new StreamRecord<>(ChangeEvent.end(12, 0, 150))))
                     .hasMessageContaining("was open");

@@ -1,0 +1,111 @@
+package io.pgdolt.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.pgdolt.config.Secret;
+import io.pgdolt.replica.ApplyException;
+import io.pgdolt.replica.DoltgresDialect;
+import io.pgdolt.replica.PostgresDialect;
+import io.pgdolt.replica.ReplicaDialect;
+import io.pgdolt.replica.ReplicaSession;
+import io.pgdolt.testing.Db;
+import io.pgdolt.testing.TestServers;
+import io.pgdolt.txn.Lsn;
+import io.pgdolt.txn.RowChange;
+import io.pgdolt.txn.SourceTransaction;
+import io.pgdolt.txn.TableId;
+import java.time.Instant;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ThreadLocalRandom;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The replica side on its own: statements, the progress row, and fencing of a second committer of
+ * the same pipeline (a zombie task that missed its cancellation) by the progress compare-and-set.
+ */
+@ExtendWith(TestServers.class)
+class ReplicaSessionITCase {
+
+    private static SourceTransaction txn(long xid, long lsn, RowChange... changes) {
+        return new SourceTransaction(
+                xid, Lsn.of(lsn), Instant.parse("2026-11-26T10:00:00.5Z"), List.of(changes));
+    }
+
+    private static RowChange insert(int id, String v) {
+        return new RowChange(
+                new TableId("public", "t"),
+                RowChange.Op.INSERT,
+                new String[] {"id"},
+                new String[] {String.valueOf(id)},
+                new String[] {"id", "v"},
+                new String[] {String.valueOf(id), v});
+    }
+
+    private static RowChange update(int id, String v) {
+        return new RowChange(
+                new TableId("public", "t"),
+                RowChange.Op.UPDATE,
+                new String[] {"id"},
+                new String[] {String.valueOf(id)},
+                new String[] {"id", "v"},
+                new String[] {String.valueOf(id), v});
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"doltgres", "postgres"})
+    void secondCommitterIsFencedAndNothingAppliesTwice(String kind) throws Exception {
+        String name =
+                ("sess_" + Long.toString(ThreadLocalRandom.current().nextLong(1L << 40), 36))
+                        .toLowerCase(Locale.ROOT);
+        Db server = TestServers.replica(kind);
+        server.exec("CREATE DATABASE " + name);
+        Db db = server.withDatabase(name);
+        db.exec("CREATE TABLE t (id int PRIMARY KEY, v text)");
+        ReplicaDialect dialect =
+                "doltgres".equals(kind)
+                        ? new DoltgresDialect(true, "t <t@example.com>")
+                        : new PostgresDialect();
+        Secret pw = new Secret(db.password());
+        try (ReplicaSession a = ReplicaSession.open(db.url(), db.user(), pw, dialect, "p1");
+                ReplicaSession b = ReplicaSession.open(db.url(), db.user(), pw, dialect, "p1")) {
+            assertThat(a.appliedLsn()).isEqualTo(Lsn.ZERO);
+            assertThat(b.appliedLsn()).isEqualTo(Lsn.ZERO);
+
+            a.apply(txn(1, 100, insert(1, "one"), insert(2, "two")), Lsn.ZERO);
+            // b still believes nothing is applied: its attempt must not apply anything.
+            assertThatThrownBy(
+                            () ->
+                                    b.apply(
+                                            txn(1, 100, insert(1, "one"), insert(2, "two")),
+                                            Lsn.ZERO))
+                    .isInstanceOf(ApplyException.class)
+                    .satisfies(e -> assertThat(((ApplyException) e).isTransient()).isTrue());
+            assertThatThrownBy(() -> b.apply(txn(2, 200, update(1, "uno")), Lsn.ZERO))
+                    .isInstanceOf(ApplyException.class)
+                    .hasMessageContaining("another committer");
+            assertThat(b.appliedLsn()).isEqualTo(Lsn.of(100));
+
+            // An UPDATE writing the values the row already has still counts as applied.
+            a.apply(txn(3, 300, update(2, "two")), Lsn.of(100));
+            assertThat(a.appliedLsn()).isEqualTo(Lsn.of(300));
+            // A row the replica lacks is divergence, never silently skipped.
+            assertThatThrownBy(() -> a.apply(txn(4, 400, update(9, "x")), Lsn.of(300)))
+                    .isInstanceOf(ApplyException.class)
+                    .hasMessageContaining("xid 4")
+                    .hasMessageContaining("public.t")
+                    .hasMessageContaining("diverged");
+        }
+        assertThat(db.rows("SELECT id, v FROM t ORDER BY id"))
+                .containsExactly(List.of("1", "one"), List.of("2", "two"));
+        assertThat(db.value("SELECT commit_lsn FROM pgdolt_progress WHERE pipeline_id = 'p1'"))
+                .isEqualTo("0/12C");
+        if ("doltgres".equals(kind)) {
+            assertThat(db.value("SELECT count(*) FROM dolt_log WHERE message LIKE 'pgdolt: xid %'"))
+                    .isEqualTo("2");
+        }
+    }
+}
