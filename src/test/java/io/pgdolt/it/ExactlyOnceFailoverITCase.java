@@ -93,8 +93,8 @@ class ExactlyOnceFailoverITCase {
                                     w.run(c, 300);
                                     // Keep the job busy until every fault has been injected.
                                     while (!faultsDone.get()) {
-                                        w.run(c, 10);
-                                        Thread.sleep(100);
+                                        w.run(c, 5);
+                                        Thread.sleep(200);
                                     }
                                 } catch (Exception e) {
                                     throw new RuntimeException(e);
@@ -106,8 +106,8 @@ class ExactlyOnceFailoverITCase {
                             () -> {
                                 try (Connection c = f.primary.connect()) {
                                     while (!faultsDone.get()) {
-                                        w2.run(c, 5);
-                                        Thread.sleep(50);
+                                        w2.run(c, 2);
+                                        Thread.sleep(200);
                                     }
                                 } catch (Exception e) {
                                     throw new RuntimeException(e);
