@@ -144,6 +144,11 @@ public final class ReplicaSession implements AutoCloseable {
             while (i < changes.size()) {
                 RowChange first = changes.get(i);
                 table = first.table();
+                if (first.op() == RowChange.Op.TRUNCATE || first.fullRowKey()) {
+                    sql = applyAlone(first);
+                    i++;
+                    continue;
+                }
                 Bound bound = bind(first);
                 sql = bound.sql;
                 PreparedStatement ps = statement(sql);
@@ -184,6 +189,67 @@ public final class ReplicaSession implements AutoCloseable {
      * UPDATE match nothing; on Doltgres the loser's commit conflicts with the winner's (both change
      * the row, at least in {@code committer_id}).
      */
+    /**
+     * Changes that are not batched: TRUNCATE, and changes of a table without a key, identified by
+     * their whole old row. Such a row may exist several times, identical; exactly one copy is
+     * meant. All matching copies are deleted and all but one put back; for an UPDATE the new row is
+     * inserted in place of that one.
+     *
+     * @return the statement, for error messages
+     */
+    private String applyAlone(RowChange c) throws SQLException {
+        if (c.op() == RowChange.Op.TRUNCATE) {
+            String sql = "TRUNCATE TABLE " + c.table().quoted();
+            try (Statement st = connection.createStatement()) {
+                st.executeUpdate(sql);
+            }
+            return sql;
+        }
+        StringBuilder delete = new StringBuilder("DELETE FROM ").append(c.table().quoted());
+        List<String> values = new ArrayList<>();
+        appendWhere(delete, values, c);
+        PreparedStatement ps = statement(delete.toString());
+        for (int p = 0; p < values.size(); p++) {
+            ps.setString(p + 1, values.get(p));
+        }
+        int matched = ps.executeUpdate();
+        if (matched == 0) {
+            throw new ReplicaDivergedException(
+                    c.op()
+                            + " on "
+                            + c.table()
+                            + " found no row equal to the old row (the table has no key; the"
+                            + " replica has diverged from the primary)");
+        }
+        String[] oldValues = c.keyValues();
+        Bound putBack = bindInsert(c.table(), c.keyColumns(), oldValues);
+        for (int k = 1; k < matched; k++) {
+            execute(putBack);
+        }
+        if (c.op() == RowChange.Op.UPDATE) {
+            String[] newValues = c.values().clone();
+            java.util.Map<String, String> old = new java.util.HashMap<>();
+            for (int k = 0; k < c.keyColumns().length; k++) {
+                old.put(c.keyColumns()[k], oldValues[k]);
+            }
+            for (int k = 0; k < newValues.length; k++) {
+                if (RowChange.isUnchanged(newValues[k])) {
+                    newValues[k] = old.get(c.columns()[k]);
+                }
+            }
+            execute(bindInsert(c.table(), c.columns(), newValues));
+        }
+        return delete.toString();
+    }
+
+    private void execute(Bound b) throws SQLException {
+        PreparedStatement ps = statement(b.sql);
+        for (int p = 0; p < b.values.size(); p++) {
+            ps.setString(p + 1, b.values.get(p));
+        }
+        ps.executeUpdate();
+    }
+
     private void recordProgress(SourceTransaction txn, Lsn previous) throws SQLException {
         PreparedStatement update =
                 statement(
@@ -295,34 +361,28 @@ public final class ReplicaSession implements AutoCloseable {
         List<String> values = new ArrayList<>();
         switch (c.op()) {
             case INSERT:
-                sql.append("INSERT INTO ").append(t.quoted()).append(" (");
-                StringBuilder params = new StringBuilder();
-                for (int k = 0; k < c.columns().length; k++) {
-                    String v = c.values()[k];
+                for (String v : c.values()) {
                     if (RowChange.isUnchanged(v)) {
                         throw new ReplicaDivergedException(
-                                "INSERT into "
-                                        + t
-                                        + " lacks the value of column "
-                                        + c.columns()[k]);
+                                "INSERT into " + t + " lacks the value of a column");
                     }
-                    if (k > 0) {
-                        sql.append(", ");
-                        params.append(", ");
-                    }
-                    sql.append(TableId.quote(c.columns()[k]));
-                    params.append(param(t, c.columns()[k]));
-                    values.add(v);
                 }
-                sql.append(") VALUES (").append(params).append(')');
-                break;
+                return bindInsert(t, c.columns(), c.values());
             case UPDATE:
                 sql.append("UPDATE ").append(t.quoted()).append(" SET ");
                 boolean any = false;
-                java.util.Set<String> keys = java.util.Set.of(c.keyColumns());
+                java.util.Map<String, String> keys = new java.util.HashMap<>();
+                for (int k = 0; k < c.keyColumns().length; k++) {
+                    keys.put(c.keyColumns()[k], c.keyValues()[k]);
+                }
                 for (int k = 0; k < c.columns().length; k++) {
                     String v = c.values()[k];
-                    if (RowChange.isUnchanged(v) || keys.contains(c.columns()[k])) {
+                    String column = c.columns()[k];
+                    // A key column is set only when the change moves it (replica identity
+                    // index); an unchanged TOASTed value keeps the replica's.
+                    if (RowChange.isUnchanged(v)
+                            || (keys.containsKey(column)
+                                    && java.util.Objects.equals(keys.get(column), v))) {
                         continue;
                     }
                     if (any) {
@@ -351,6 +411,23 @@ public final class ReplicaSession implements AutoCloseable {
         return new Bound(sql.toString(), values);
     }
 
+    private Bound bindInsert(TableId t, String[] columns, String[] values) throws SQLException {
+        StringBuilder sql = new StringBuilder("INSERT INTO ").append(t.quoted()).append(" (");
+        StringBuilder params = new StringBuilder();
+        List<String> bound = new ArrayList<>();
+        for (int k = 0; k < columns.length; k++) {
+            if (k > 0) {
+                sql.append(", ");
+                params.append(", ");
+            }
+            sql.append(TableId.quote(columns[k]));
+            params.append(param(t, columns[k]));
+            bound.add(values[k]);
+        }
+        sql.append(") VALUES (").append(params).append(')');
+        return new Bound(sql.toString(), bound);
+    }
+
     private void appendWhere(StringBuilder sql, List<String> values, RowChange c)
             throws SQLException {
         sql.append(" WHERE ");
@@ -358,10 +435,14 @@ public final class ReplicaSession implements AutoCloseable {
             if (k > 0) {
                 sql.append(" AND ");
             }
-            sql.append(TableId.quote(c.keyColumns()[k]))
-                    .append(" = ")
-                    .append(param(c.table(), c.keyColumns()[k]));
-            values.add(c.keyValues()[k]);
+            String column = TableId.quote(c.keyColumns()[k]);
+            if (c.keyValues()[k] == null) {
+                // Only a whole-row key of a keyless table can hold NULLs.
+                sql.append(column).append(" IS NULL");
+            } else {
+                sql.append(column).append(" = ").append(param(c.table(), c.keyColumns()[k]));
+                values.add(c.keyValues()[k]);
+            }
         }
     }
 

@@ -9,7 +9,8 @@ import org.apache.flink.core.memory.DataOutputSerializer;
 
 /**
  * Serializer of the sink's committables (complete source transactions kept in checkpoint state
- * until the committer has applied them). Version 1 is the {@code TxnCodec} format version 1.
+ * until the committer has applied them). The payload carries its own {@code TxnCodec} format
+ * version (1 or 2 are read); this serializer's version 1 frames it.
  */
 final class TransactionCommittableSerializer
         implements SimpleVersionedSerializer<SourceTransaction> {

@@ -65,10 +65,8 @@ final class ChangeEventDeserializer implements DebeziumDeserializationSchema<Cha
                 kind = RowChange.Op.DELETE;
                 break;
             case "t":
-                throw new UnsupportedChangeException(
-                        "TRUNCATE is not replicated by this version; the job stops instead of"
-                                + " letting the replica diverge"
-                                + where);
+                kind = RowChange.Op.TRUNCATE;
+                break;
             case "r":
                 throw new UnsupportedChangeException(
                         "snapshot records are not expected with startup mode stream-only" + where);
@@ -79,16 +77,63 @@ final class ChangeEventDeserializer implements DebeziumDeserializationSchema<Cha
         if (txId == null || lsn == null) {
             throw new UnsupportedChangeException("change without xid or LSN" + where);
         }
-        Struct key = (Struct) record.key();
-        if (key == null && kind != RowChange.Op.INSERT) {
+        SourceTables.Table info = published.byId().get(table);
+        if (info == null) {
             throw new UnsupportedChangeException(
-                    kind
-                            + " on a table without a primary key cannot be applied: give the"
-                            + " table a primary key"
+                    "table "
+                            + table
+                            + " was not among the tables found at start-up; restart the job to"
+                            + " replicate it"
                             + where);
         }
-        String[] keyColumns = key == null ? new String[0] : names(key.schema());
-        String[] keyValues = key == null ? new String[0] : texts(key, where);
+        long prev = previousCommitLsn(source);
+        long ts = commitTimeMicros(record, source);
+        if (kind == RowChange.Op.TRUNCATE) {
+            out.collect(ChangeEvent.change(txId, prev, lsn, ts, RowChange.truncate(table)));
+            return;
+        }
+        String[] keyColumns = new String[0];
+        String[] keyValues = new String[0];
+        boolean fullRowKey = false;
+        Struct key = (Struct) record.key();
+        if (key != null || kind != RowChange.Op.INSERT) {
+            Struct before = value.getStruct("before");
+            if (key != null) {
+                keyColumns = names(key.schema());
+                keyValues = texts(key, where);
+            } else if (info.fullIdentity()) {
+                if (before == null) {
+                    throw new UnsupportedChangeException(
+                            kind + " without the old row under REPLICA IDENTITY FULL" + where);
+                }
+                keyColumns = names(before.schema());
+                keyValues = texts(before, where);
+                fullRowKey = true;
+            } else if (!info.identity().isEmpty()) {
+                // Replica identity index: the old key arrives only when it changed.
+                Struct identitySource = before != null ? before : value.getStruct("after");
+                keyColumns = info.identity().toArray(new String[0]);
+                keyValues = new String[keyColumns.length];
+                for (int k = 0; k < keyColumns.length; k++) {
+                    org.apache.kafka.connect.data.Field f =
+                            identitySource.schema().field(keyColumns[k]);
+                    if (f == null) {
+                        throw new UnsupportedChangeException(
+                                "identity column "
+                                        + keyColumns[k]
+                                        + " missing from the change"
+                                        + where);
+                    }
+                    keyValues[k] = ValueText.toText(f.schema(), identitySource.get(f));
+                }
+            } else {
+                throw new UnsupportedChangeException(
+                        kind
+                                + " on a table without primary key or replica identity cannot be"
+                                + " applied: give the table a primary key or REPLICA IDENTITY FULL"
+                                + where);
+            }
+        }
         String[] columns;
         String[] values;
         if (kind == RowChange.Op.DELETE) {
@@ -116,7 +161,7 @@ final class ChangeEventDeserializer implements DebeziumDeserializationSchema<Cha
      * wrong schema.
      */
     private void checkColumns(TableId table, String[] columns, String where) {
-        Map<String, String> expected = published.columns().get(table);
+        Map<String, String> expected = published.columns(table);
         if (expected == null) {
             throw new UnsupportedChangeException(
                     "table "

@@ -205,7 +205,7 @@ public final class PostgresCdcSource {
     private static SourceTables withColumns(
             Connection c, PipelineConfig.Primary p, List<TableId> tables) throws SQLException {
         boolean columnLists = c.getMetaData().getDatabaseMajorVersion() >= 15;
-        Map<TableId, LinkedHashMap<String, String>> columns = new HashMap<>();
+        Map<TableId, SourceTables.Table> byId = new HashMap<>();
         for (TableId t : tables) {
             Set<String> published = null;
             if (columnLists) {
@@ -245,9 +245,52 @@ public final class PostgresCdcSource {
                     }
                 }
             }
-            columns.put(t, cols);
+            byId.put(t, identity(c, t, cols));
         }
-        return new SourceTables(columns);
+        return new SourceTables(byId);
+    }
+
+    /** The table's replica identity: key or identity index columns, or the full row. */
+    private static SourceTables.Table identity(
+            Connection c, TableId t, LinkedHashMap<String, String> cols) throws SQLException {
+        char kind;
+        try (PreparedStatement ps =
+                c.prepareStatement(
+                        "SELECT r.relreplident FROM pg_class r"
+                                + " JOIN pg_namespace n ON n.oid = r.relnamespace"
+                                + " WHERE n.nspname = ? AND r.relname = ?")) {
+            ps.setString(1, t.schema());
+            ps.setString(2, t.table());
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                kind = rs.getString(1).charAt(0);
+            }
+        }
+        if (kind == 'f') {
+            return new SourceTables.Table(cols, List.of(), true);
+        }
+        List<String> identity = new ArrayList<>();
+        if (kind == 'd' || kind == 'i') {
+            try (PreparedStatement ps =
+                    c.prepareStatement(
+                            "SELECT a.attname FROM pg_index i"
+                                    + " JOIN pg_class r ON r.oid = i.indrelid"
+                                    + " JOIN pg_namespace n ON n.oid = r.relnamespace"
+                                    + " JOIN pg_attribute a ON a.attrelid = r.oid"
+                                    + " AND a.attnum = ANY(i.indkey)"
+                                    + " WHERE n.nspname = ? AND r.relname = ? AND "
+                                    + (kind == 'd' ? "i.indisprimary" : "i.indisreplident")
+                                    + " ORDER BY array_position(i.indkey::int2[], a.attnum)")) {
+                ps.setString(1, t.schema());
+                ps.setString(2, t.table());
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        identity.add(rs.getString(1));
+                    }
+                }
+            }
+        }
+        return new SourceTables.Table(cols, identity, false);
     }
 
     private static String regexQuote(String name) {

@@ -7,20 +7,42 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The tables a pipeline replicates, each with the columns the primary publishes for it (name to SQL
- * type, in table order), read from the primary's catalog at start-up. Change events are checked
- * against it, so a column the connector cannot decode — which Debezium silently leaves out of the
- * event — stops the job instead of leaving the replica's column stale.
+ * The tables a pipeline replicates, read from the primary's catalog at start-up: for each, the
+ * columns the primary publishes (name to SQL type, in table order) and how its rows are identified
+ * (replica identity). Change events are checked against it, so a column the connector cannot decode
+ * — which Debezium silently leaves out of the event — stops the job instead of leaving the
+ * replica's column stale.
  */
-public record SourceTables(Map<TableId, LinkedHashMap<String, String>> columns)
-        implements Serializable {
+public record SourceTables(Map<TableId, Table> byId) implements Serializable {
+
+    /**
+     * One published table.
+     *
+     * @param columns published column name to SQL type, in table order
+     * @param identity the columns that identify a row in UPDATE and DELETE: the primary key or the
+     *     replica identity index; empty for REPLICA IDENTITY FULL (the whole old row) and NOTHING
+     * @param fullIdentity REPLICA IDENTITY FULL
+     */
+    public record Table(
+            LinkedHashMap<String, String> columns, List<String> identity, boolean fullIdentity)
+            implements Serializable {
+        public Table {
+            identity = List.copyOf(identity);
+        }
+    }
 
     public SourceTables {
-        columns = Map.copyOf(columns);
+        byId = Map.copyOf(byId);
     }
 
     /** The replicated tables, sorted. */
     public List<TableId> tables() {
-        return columns.keySet().stream().sorted().toList();
+        return byId.keySet().stream().sorted().toList();
+    }
+
+    /** Published columns of {@code table} (name to type), or null if it is not replicated. */
+    public Map<String, String> columns(TableId table) {
+        Table t = byId.get(table);
+        return t == null ? null : t.columns();
     }
 }

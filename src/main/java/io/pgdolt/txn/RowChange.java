@@ -9,9 +9,11 @@ import java.util.Objects;
  * function and nothing is lost on the way.
  *
  * <p>{@code keyColumns/keyValues} identify the row (the primary key, or the replica identity);
- * {@code columns/values} are the new image of an insert or update and are empty for a delete. A
- * value is {@code null} for SQL NULL, or {@link #UNCHANGED} for a TOASTed column the source did not
- * send because it did not change (it must keep its replica value).
+ * {@code fullRowKey} says they are the whole old row of a table without a key (REPLICA IDENTITY
+ * FULL), which may match several identical rows of which exactly one is meant; {@code
+ * columns/values} are the new image of an insert or update and are empty for a delete. A value is
+ * {@code null} for SQL NULL, or {@link #UNCHANGED} for a TOASTed column the source did not send
+ * because it did not change (it must keep its replica value).
  *
  * <p>Immutable by convention: the arrays are never modified after construction.
  */
@@ -21,7 +23,8 @@ public record RowChange(
         String[] keyColumns,
         String[] keyValues,
         String[] columns,
-        String[] values) {
+        String[] values,
+        boolean fullRowKey) {
 
     /**
      * Marker for an unchanged TOASTed value that the source did not send. Compared by identity:
@@ -34,7 +37,9 @@ public record RowChange(
     public enum Op {
         INSERT((byte) 1),
         UPDATE((byte) 2),
-        DELETE((byte) 3);
+        DELETE((byte) 3),
+        /** All rows of the table are removed; no key, no image. */
+        TRUNCATE((byte) 4);
 
         private final byte code;
 
@@ -66,12 +71,29 @@ public record RowChange(
         if (keyColumns.length != keyValues.length || columns.length != values.length) {
             throw new IllegalArgumentException("column and value counts differ for " + table);
         }
-        if (op != Op.INSERT && keyColumns.length == 0) {
+        if ((op == Op.UPDATE || op == Op.DELETE) && keyColumns.length == 0) {
             throw new IllegalArgumentException(op + " on " + table + " has no key columns");
         }
-        if (op == Op.DELETE && columns.length != 0) {
+        if ((op == Op.DELETE || op == Op.TRUNCATE) && columns.length != 0) {
             throw new IllegalArgumentException("DELETE on " + table + " carries a new image");
         }
+    }
+
+    /** A change identified by a primary key or replica identity index. */
+    public RowChange(
+            TableId table,
+            Op op,
+            String[] keyColumns,
+            String[] keyValues,
+            String[] columns,
+            String[] values) {
+        this(table, op, keyColumns, keyValues, columns, values, false);
+    }
+
+    /** A TRUNCATE of {@code table}. */
+    public static RowChange truncate(TableId table) {
+        return new RowChange(
+                table, Op.TRUNCATE, new String[0], new String[0], new String[0], new String[0]);
     }
 
     /** True if {@code value} is the unchanged-TOAST marker. */
@@ -90,7 +112,8 @@ public record RowChange(
                 && Arrays.equals(keyColumns, r.keyColumns)
                 && Arrays.equals(keyValues, r.keyValues)
                 && Arrays.equals(columns, r.columns)
-                && Arrays.equals(values, r.values);
+                && Arrays.equals(values, r.values)
+                && fullRowKey == r.fullRowKey;
     }
 
     @Override
@@ -101,7 +124,8 @@ public record RowChange(
                 Arrays.hashCode(keyColumns),
                 Arrays.hashCode(keyValues),
                 Arrays.hashCode(columns),
-                Arrays.hashCode(values));
+                Arrays.hashCode(values),
+                fullRowKey);
     }
 
     /** Never prints values: they may be personal data. */

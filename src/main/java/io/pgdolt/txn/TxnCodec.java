@@ -18,8 +18,11 @@ import java.util.List;
  * format changes; the stored-bytes tests pin every version.
  */
 final class TxnCodec {
-    /** Current format version. */
-    static final byte VERSION = 1;
+    /**
+     * Current format version. 2 added a flags byte per row change (bit 0: full-row key) and the
+     * TRUNCATE op; version 1 data is still read.
+     */
+    static final byte VERSION = 2;
 
     private static final byte VALUE_NULL = 0;
     private static final byte VALUE_TEXT = 1;
@@ -29,14 +32,14 @@ final class TxnCodec {
 
     static byte readVersion(DataInput in, String what) throws IOException {
         byte version = in.readByte();
-        if (version != 1) {
+        if (version != 1 && version != 2) {
             throw new IOException(
                     "cannot read "
                             + what
                             + " written in format version "
                             + version
-                            + " (this release reads version 1); was the state written by a newer"
-                            + " pgdolt?");
+                            + " (this release reads versions 1 and 2); was the state written by a"
+                            + " newer pgdolt?");
         }
         return version;
     }
@@ -49,8 +52,7 @@ final class TxnCodec {
     }
 
     static RowChange readRowChange(DataInput in) throws IOException {
-        readVersion(in, "a row change");
-        return readRowChangeBody(in);
+        return readRowChangeBody(in, readVersion(in, "a row change"));
     }
 
     private static void writeRowChangeBody(RowChange c, DataOutput out) throws IOException {
@@ -61,16 +63,25 @@ final class TxnCodec {
         writeValues(c.keyValues(), out);
         writeNames(c.columns(), out);
         writeValues(c.values(), out);
+        out.writeByte(c.fullRowKey() ? 1 : 0);
     }
 
-    private static RowChange readRowChangeBody(DataInput in) throws IOException {
+    private static RowChange readRowChangeBody(DataInput in, byte version) throws IOException {
         TableId table = new TableId(readString(in), readString(in));
         RowChange.Op op = RowChange.Op.ofCode(in.readByte());
         String[] keyColumns = readNames(in);
         String[] keyValues = readValues(in);
         String[] columns = readNames(in);
         String[] values = readValues(in);
-        return new RowChange(table, op, keyColumns, keyValues, columns, values);
+        boolean fullRowKey = false;
+        if (version >= 2) {
+            byte flags = in.readByte();
+            if ((flags & ~1) != 0) {
+                throw new IOException("corrupt row change: unknown flags " + flags);
+            }
+            fullRowKey = (flags & 1) != 0;
+        }
+        return new RowChange(table, op, keyColumns, keyValues, columns, values, fullRowKey);
     }
 
     // ---- SourceTransaction ----
@@ -88,7 +99,7 @@ final class TxnCodec {
     }
 
     static SourceTransaction readTransaction(DataInput in) throws IOException {
-        readVersion(in, "a source transaction");
+        byte version = readVersion(in, "a source transaction");
         long xid = in.readLong();
         Lsn commitLsn = Lsn.of(in.readLong());
         Instant commitTime = Instant.ofEpochSecond(in.readLong(), in.readInt());
@@ -96,7 +107,7 @@ final class TxnCodec {
         checkCount(n);
         List<RowChange> changes = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
-            changes.add(readRowChangeBody(in));
+            changes.add(readRowChangeBody(in, version));
         }
         return new SourceTransaction(xid, commitLsn, commitTime, changes);
     }
@@ -116,7 +127,7 @@ final class TxnCodec {
     }
 
     static ChangeEvent readChangeEvent(DataInput in) throws IOException {
-        readVersion(in, "a change event");
+        byte version = readVersion(in, "a change event");
         boolean end = in.readByte() == 1;
         long xid = in.readLong();
         long prev = in.readLong();
@@ -124,7 +135,7 @@ final class TxnCodec {
         long ts = in.readLong();
         return end
                 ? ChangeEvent.end(xid, prev, lsn)
-                : ChangeEvent.change(xid, prev, lsn, ts, readRowChangeBody(in));
+                : ChangeEvent.change(xid, prev, lsn, ts, readRowChangeBody(in, version));
     }
 
     // ---- primitives ----

@@ -14,28 +14,30 @@ class TransactionCommittableSerializerTest {
             new TransactionCommittableSerializer();
 
     @Test
-    void roundTripsStoredVersion1() throws IOException {
-        byte[] stored = stored();
-        SourceTransaction t = serializer.deserialize(1, stored);
-        assertThat(t.xid()).isEqualTo(4_294_967_295L);
-        assertThat(t.commitLsn().toString()).isEqualTo("16/B374D848");
-        assertThat(t.changes()).hasSize(4);
+    void readsStoredPayloadsOfBothFormats() throws IOException {
+        SourceTransaction v1 = serializer.deserialize(1, stored("source-transaction-v1.bin"));
+        assertThat(v1.xid()).isEqualTo(4_294_967_295L);
+        assertThat(v1.commitLsn().toString()).isEqualTo("16/B374D848");
+        assertThat(v1.changes()).hasSize(4);
+        byte[] v2bytes = stored("source-transaction-v2.bin");
+        SourceTransaction v2 = serializer.deserialize(1, v2bytes);
+        assertThat(v2.changes()).hasSize(6);
         assertThat(serializer.getVersion()).isEqualTo(1);
-        assertThat(serializer.serialize(t)).isEqualTo(stored);
+        assertThat(serializer.serialize(v2)).isEqualTo(v2bytes);
     }
 
     @Test
     void refusesUnknownVersion() {
-        assertThatThrownBy(() -> serializer.deserialize(2, stored()))
+        assertThatThrownBy(() -> serializer.deserialize(2, stored("source-transaction-v2.bin")))
                 .isInstanceOf(IOException.class)
                 .hasMessageContaining("version 2");
     }
 
-    private static byte[] stored() throws IOException {
+    private static byte[] stored(String name) throws IOException {
         try (InputStream in =
                 TransactionCommittableSerializerTest.class
                         .getClassLoader()
-                        .getResourceAsStream("serialized/source-transaction-v1.bin")) {
+                        .getResourceAsStream("serialized/" + name)) {
             return in.readAllBytes();
         }
     }

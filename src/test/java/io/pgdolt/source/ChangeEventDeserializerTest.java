@@ -107,7 +107,7 @@ class ChangeEventDeserializerTest {
         for (String c : columns) {
             cols.put(c, "text");
         }
-        return new SourceTables(Map.of(ITEMS, cols));
+        return new SourceTables(Map.of(ITEMS, new SourceTables.Table(cols, List.of("id"), false)));
     }
 
     private static final SourceTables ALL =
@@ -211,10 +211,8 @@ class ChangeEventDeserializerTest {
 
     @Test
     void refusesWhatItCannotApplyFaithfully() {
-        assertThatThrownBy(() -> deserialize(record("t", null, null, 7)))
-                .hasMessageContaining("TRUNCATE")
-                .hasMessageContaining("public.items")
-                .hasMessageContaining("xid 4711");
+        assertThat(deserialize(record("t", null, null, 7)).get(0).change())
+                .isEqualTo(RowChange.truncate(ITEMS));
         Schema geo =
                 SchemaBuilder.struct().name("io.debezium.data.geometry.Point").optional().build();
         assertThatThrownBy(() -> ValueText.toText(geo, new Struct(geo)))
@@ -237,6 +235,7 @@ class ChangeEventDeserializerTest {
                 .hasMessageContaining("appeared after start-up")
                 .hasMessageContaining("price");
         assertThatThrownBy(() -> deserialize(insert, new SourceTables(Map.of())))
+                .hasMessageContaining("xid 4711")
                 .hasMessageContaining("not among the tables found at start-up");
     }
 
