@@ -155,7 +155,11 @@ public final class ReplicaSession implements AutoCloseable {
                 List<RowChange> run = new ArrayList<>();
                 int j = i;
                 while (j < changes.size() && run.size() < MAX_BATCH) {
-                    Bound b = j == i ? bound : bind(changes.get(j));
+                    RowChange next = changes.get(j);
+                    if (next.op() == RowChange.Op.TRUNCATE || next.fullRowKey()) {
+                        break;
+                    }
+                    Bound b = j == i ? bound : bind(next);
                     if (!b.sql.equals(sql)) {
                         break;
                     }

@@ -42,7 +42,10 @@ final class ChangeEventDeserializer implements DebeziumDeserializationSchema<Cha
         Struct value = (Struct) record.value();
         Struct source = value.getStruct("source");
         String op = value.getString("op");
-        TableId table = new TableId(source.getString("schema"), source.getString("table"));
+        TableId table =
+                new TableId(
+                        repairName(source.getString("schema")),
+                        repairName(source.getString("table")));
         Long txId = source.getInt64("txId");
         Long lsn = source.getInt64("lsn");
         String where =
@@ -95,22 +98,12 @@ final class ChangeEventDeserializer implements DebeziumDeserializationSchema<Cha
         String[] keyColumns = new String[0];
         String[] keyValues = new String[0];
         boolean fullRowKey = false;
-        Struct key = (Struct) record.key();
-        if (key != null || kind != RowChange.Op.INSERT) {
+        if (kind != RowChange.Op.INSERT) {
+            // The identity comes from the catalog, not from the record key: pgoutput flags the
+            // identity-index or whole-row columns as "key", and the record key holds new values.
             Struct before = value.getStruct("before");
-            if (key != null) {
-                keyColumns = names(key.schema());
-                keyValues = texts(key, where);
-            } else if (info.fullIdentity()) {
-                if (before == null) {
-                    throw new UnsupportedChangeException(
-                            kind + " without the old row under REPLICA IDENTITY FULL" + where);
-                }
-                keyColumns = names(before.schema());
-                keyValues = texts(before, where);
-                fullRowKey = true;
-            } else if (!info.identity().isEmpty()) {
-                // Replica identity index: the old key arrives only when it changed.
+            if (!info.identity().isEmpty()) {
+                // Primary key or identity index: the old values arrive only when they changed.
                 Struct identitySource = before != null ? before : value.getStruct("after");
                 keyColumns = info.identity().toArray(new String[0]);
                 keyValues = new String[keyColumns.length];
@@ -126,6 +119,14 @@ final class ChangeEventDeserializer implements DebeziumDeserializationSchema<Cha
                     }
                     keyValues[k] = ValueText.toText(f.schema(), identitySource.get(f));
                 }
+            } else if (info.fullIdentity()) {
+                if (before == null) {
+                    throw new UnsupportedChangeException(
+                            kind + " without the old row under REPLICA IDENTITY FULL" + where);
+                }
+                keyColumns = names(before.schema());
+                keyValues = texts(before, where);
+                fullRowKey = true;
             } else {
                 throw new UnsupportedChangeException(
                         kind
@@ -145,7 +146,8 @@ final class ChangeEventDeserializer implements DebeziumDeserializationSchema<Cha
             checkColumns(table, columns, where);
             values = texts(after, where);
         }
-        RowChange change = new RowChange(table, kind, keyColumns, keyValues, columns, values);
+        RowChange change =
+                new RowChange(table, kind, keyColumns, keyValues, columns, values, fullRowKey);
         out.collect(
                 ChangeEvent.change(
                         txId,
@@ -240,9 +242,33 @@ final class ChangeEventDeserializer implements DebeziumDeserializationSchema<Cha
         List<Field> fields = schema.fields();
         String[] names = new String[fields.size()];
         for (int i = 0; i < names.length; i++) {
-            names[i] = fields.get(i).name();
+            names[i] = repairName(fields.get(i).name());
         }
         return names;
+    }
+
+    /**
+     * Debezium 1.9's pgoutput decoder reads relation and column names byte by byte as chars, so a
+     * non-ASCII name arrives as its UTF-8 bytes sign-extended to U+FF80..U+FFFF. Reassembles the
+     * bytes and decodes them as UTF-8; ASCII names are returned as they are.
+     */
+    static String repairName(String name) {
+        boolean mangled = false;
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (c >= 0x80 && c < 0xFF80) {
+                return name; // real non-ASCII text: not the decoder's artefact
+            }
+            mangled |= c >= 0xFF80;
+        }
+        if (!mangled) {
+            return name;
+        }
+        byte[] bytes = new byte[name.length()];
+        for (int i = 0; i < bytes.length; i++) {
+            bytes[i] = (byte) name.charAt(i);
+        }
+        return new String(bytes, java.nio.charset.StandardCharsets.UTF_8);
     }
 
     private static String[] texts(Struct struct, String where) {

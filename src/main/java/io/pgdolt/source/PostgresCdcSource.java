@@ -71,13 +71,18 @@ public final class PostgresCdcSource {
                         .password(p.password().reveal())
                         .slotName(p.slotName())
                         .decodingPluginName("pgoutput")
-                        .schemaList(schemas.toArray(new String[0]))
-                        .tableList(tablePatterns.toArray(new String[0]))
                         .startupOptions(StartupOptions.committed())
                         .heartbeatInterval(p.heartbeatInterval())
                         .lsnCommitCheckpointsDelay(config.pipeline().slotConfirmDelayCheckpoints())
                         .debeziumProperties(dbz)
                         .deserializer(new ChangeEventDeserializer(published));
+        if (!p.tables().isEmpty()) {
+            // A chosen subset of the publication. (Replicating the whole publication needs no
+            // filter: pgoutput sends only published tables, and Debezium's name patterns do not
+            // match every identifier PostgreSQL allows.)
+            builder.schemaList(schemas.toArray(new String[0]))
+                    .tableList(tablePatterns.toArray(new String[0]));
+        }
         LOG.info(
                 "source: slot {} publication {} on {}:{}/{}, tables {}",
                 p.slotName(),
@@ -250,7 +255,10 @@ public final class PostgresCdcSource {
         return new SourceTables(byId);
     }
 
-    /** The table's replica identity: key or identity index columns, or the full row. */
+    /**
+     * The table's replica identity: the identity index or primary key columns (a primary key also
+     * under FULL, as the cheaper match), or — FULL without a key — the whole old row.
+     */
     private static SourceTables.Table identity(
             Connection c, TableId t, LinkedHashMap<String, String> cols) throws SQLException {
         char kind;
@@ -266,11 +274,8 @@ public final class PostgresCdcSource {
                 kind = rs.getString(1).charAt(0);
             }
         }
-        if (kind == 'f') {
-            return new SourceTables.Table(cols, List.of(), true);
-        }
         List<String> identity = new ArrayList<>();
-        if (kind == 'd' || kind == 'i') {
+        if (kind == 'd' || kind == 'i' || kind == 'f') {
             try (PreparedStatement ps =
                     c.prepareStatement(
                             "SELECT a.attname FROM pg_index i"
@@ -279,7 +284,7 @@ public final class PostgresCdcSource {
                                     + " JOIN pg_attribute a ON a.attrelid = r.oid"
                                     + " AND a.attnum = ANY(i.indkey)"
                                     + " WHERE n.nspname = ? AND r.relname = ? AND "
-                                    + (kind == 'd' ? "i.indisprimary" : "i.indisreplident")
+                                    + (kind == 'i' ? "i.indisreplident" : "i.indisprimary")
                                     + " ORDER BY array_position(i.indkey::int2[], a.attnum)")) {
                 ps.setString(1, t.schema());
                 ps.setString(2, t.table());
@@ -290,7 +295,7 @@ public final class PostgresCdcSource {
                 }
             }
         }
-        return new SourceTables.Table(cols, identity, false);
+        return new SourceTables.Table(cols, identity, kind == 'f');
     }
 
     private static String regexQuote(String name) {

@@ -19,8 +19,8 @@ public record SourceTables(Map<TableId, Table> byId) implements Serializable {
      * One published table.
      *
      * @param columns published column name to SQL type, in table order
-     * @param identity the columns that identify a row in UPDATE and DELETE: the primary key or the
-     *     replica identity index; empty for REPLICA IDENTITY FULL (the whole old row) and NOTHING
+     * @param identity the columns that identify a row in UPDATE and DELETE: the replica identity
+     *     index or the primary key; empty without either (then FULL means the whole old row)
      * @param fullIdentity REPLICA IDENTITY FULL
      */
     public record Table(

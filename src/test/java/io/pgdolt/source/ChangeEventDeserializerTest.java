@@ -144,8 +144,7 @@ class ChangeEventDeserializerTest {
         RowChange c = e.change();
         assertThat(c.table()).isEqualTo(new TableId("public", "items"));
         assertThat(c.op()).isEqualTo(RowChange.Op.INSERT);
-        assertThat(c.keyColumns()).containsExactly("id");
-        assertThat(c.keyValues()).containsExactly("7");
+        assertThat(c.keyColumns()).isEmpty();
         assertThat(c.columns())
                 .containsExactly("id", "name", "price", "ts", "day", "raw", "score", "ok", "tags");
         assertThat(c.values())
@@ -217,6 +216,35 @@ class ChangeEventDeserializerTest {
                 SchemaBuilder.struct().name("io.debezium.data.geometry.Point").optional().build();
         assertThatThrownBy(() -> ValueText.toText(geo, new Struct(geo)))
                 .hasMessageContaining("geometric");
+    }
+
+    @Test
+    void keylessTableUnderFullIdentityIsMatchedOnTheWholeOldRow() {
+        java.util.LinkedHashMap<String, String> cols = new java.util.LinkedHashMap<>();
+        for (String c :
+                new String[] {"id", "name", "price", "ts", "day", "raw", "score", "ok", "tags"}) {
+            cols.put(c, "text");
+        }
+        SourceTables keyless =
+                new SourceTables(Map.of(ITEMS, new SourceTables.Table(cols, List.of(), true)));
+        RowChange u =
+                deserialize(record("u", row(7, "old"), row(7, "new"), 7), keyless).get(0).change();
+        assertThat(u.fullRowKey()).isTrue();
+        assertThat(u.keyColumns()).hasSize(9);
+        assertThat(u.keyValues()[1]).isEqualTo("old");
+        assertThat(u.values()[1]).isEqualTo("new");
+    }
+
+    @Test
+    void repairsNamesDebeziumDecodedByteByByte() {
+        byte[] utf8 = "Tab\"le ü🚀".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        StringBuilder mangled = new StringBuilder();
+        for (byte b : utf8) {
+            mangled.append((char) b);
+        }
+        assertThat(ChangeEventDeserializer.repairName(mangled.toString())).isEqualTo("Tab\"le ü🚀");
+        assertThat(ChangeEventDeserializer.repairName("plain_name")).isEqualTo("plain_name");
+        assertThat(ChangeEventDeserializer.repairName("already ü")).isEqualTo("already ü");
     }
 
     @Test
