@@ -43,6 +43,27 @@ public final class DoltgresDialect implements ReplicaDialect {
         return "doltgres";
     }
 
+    /**
+     * Doltgres 1.3 stores -0 as 0, and its array parser drops empty-string elements and mangles
+     * escaped backslashes: such values are refused rather than changed.
+     */
+    @Override
+    public String refuse(String castType, String value) {
+        if (value == null) {
+            return null;
+        }
+        if ((castType.equals("float4") || castType.equals("float8"))
+                && (value.equals("-0.0") || value.equals("-0"))) {
+            return "Doltgres cannot store the floating-point value -0 (it becomes 0)";
+        }
+        if (castType.endsWith("[]")
+                && (value.contains("\\\\") || value.contains("{\"\"") || value.contains(",\"\""))) {
+            return "Doltgres cannot parse array elements that are empty strings or contain"
+                    + " backslashes";
+        }
+        return null;
+    }
+
     @Override
     public String commit(Connection connection, SourceTransaction txn, String pipelineId)
             throws SQLException {

@@ -15,6 +15,15 @@ public interface ReplicaDialect extends Serializable {
     String name();
 
     /**
+     * Why the replica cannot store {@code value} (PostgreSQL text form) in a column of {@code
+     * castType} exactly, or {@code null} if it can. A refused value stops the job: the replica must
+     * not silently hold something else.
+     */
+    default String refuse(String castType, String value) {
+        return null;
+    }
+
+    /**
      * Commits the open replica transaction, which already holds the data changes and the progress
      * row of {@code txn}.
      *

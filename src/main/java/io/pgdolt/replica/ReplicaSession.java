@@ -395,6 +395,7 @@ public final class ReplicaSession implements AutoCloseable {
                     sql.append(TableId.quote(c.columns()[k]))
                             .append(" = ")
                             .append(param(t, c.columns()[k]));
+                    check(t, c.columns()[k], v);
                     values.add(v);
                     any = true;
                 }
@@ -426,6 +427,7 @@ public final class ReplicaSession implements AutoCloseable {
             }
             sql.append(TableId.quote(columns[k]));
             params.append(param(t, columns[k]));
+            check(t, columns[k], values[k]);
             bound.add(values[k]);
         }
         sql.append(") VALUES (").append(params).append(')');
@@ -452,6 +454,14 @@ public final class ReplicaSession implements AutoCloseable {
 
     private String param(TableId table, String column) throws SQLException {
         return "CAST(? AS " + columnTypes.castType(connection, table, column) + ")";
+    }
+
+    /** Refuses a value the replica would store differently (see {@link ReplicaDialect#refuse}). */
+    private void check(TableId table, String column, String value) throws SQLException {
+        String reason = dialect.refuse(columnTypes.castType(connection, table, column), value);
+        if (reason != null) {
+            throw new ReplicaSchemaException("column " + column + " of " + table + ": " + reason);
+        }
     }
 
     @Override

@@ -78,6 +78,8 @@ final class ValueText {
                     return ((BigDecimal) value).toPlainString();
                 case "io.debezium.data.Bits":
                     return bits(schema, bytes(value));
+                case "io.debezium.time.Interval":
+                    return intervalText((String) value);
                 case "io.debezium.time.MicroDuration":
                 case "io.debezium.time.NanoDuration":
                     throw new UnsupportedValueException(
@@ -119,6 +121,37 @@ final class ValueText {
                                 + (logical == null ? "" : " (" + logical + ")")
                                 + " are not supported");
         }
+    }
+
+    private static final java.util.regex.Pattern ISO_INTERVAL =
+            java.util.regex.Pattern.compile(
+                    "P(?:(-?\\d+)Y)?(?:(-?\\d+)M)?(?:(-?\\d+)D)?"
+                            + "(?:T(?:(-?\\d+)H)?(?:(-?\\d+)M)?(?:(-?[\\d.]+)S)?)?");
+
+    /**
+     * Debezium's ISO 8601 interval ({@code P1Y2M3DT4H5M6.788999999S}: seconds computed through a
+     * double) as PostgreSQL's verbose form, seconds rounded back to the microsecond PostgreSQL
+     * stores. Both PostgreSQL and Doltgres parse the verbose form; Doltgres refuses ISO fractions.
+     */
+    static String intervalText(String iso) {
+        java.util.regex.Matcher m = ISO_INTERVAL.matcher(iso);
+        if (!m.matches()) {
+            throw new UnsupportedValueException("interval '" + iso + "' is not ISO 8601");
+        }
+        String[] units = {"years", "mons", "days", "hours", "mins"};
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < units.length; i++) {
+            if (m.group(i + 1) != null) {
+                sb.append(m.group(i + 1)).append(' ').append(units[i]).append(' ');
+            }
+        }
+        if (m.group(6) != null) {
+            BigDecimal seconds =
+                    new BigDecimal(m.group(6)).setScale(6, java.math.RoundingMode.HALF_EVEN);
+            sb.append(seconds.toPlainString()).append(" secs");
+        }
+        String text = sb.toString().trim();
+        return text.isEmpty() ? "0 secs" : text;
     }
 
     private static String floatText(double d, String javaText) {

@@ -236,6 +236,15 @@ class ChangeEventDeserializerTest {
     }
 
     @Test
+    void intervalsBecomePostgresVerboseText() {
+        assertThat(ValueText.intervalText("P1Y2M3DT4H5M6.788999999S"))
+                .isEqualTo("1 years 2 mons 3 days 4 hours 5 mins 6.789000 secs");
+        assertThat(ValueText.intervalText("P0Y0M-1DT0H0M0S"))
+                .isEqualTo("0 years 0 mons -1 days 0 hours 0 mins 0.000000 secs");
+        assertThat(ValueText.intervalText("PT0.000001S")).isEqualTo("0.000001 secs");
+    }
+
+    @Test
     void repairsNamesDebeziumDecodedByteByByte() {
         byte[] utf8 = "Tab\"le ü🚀".getBytes(java.nio.charset.StandardCharsets.UTF_8);
         StringBuilder mangled = new StringBuilder();

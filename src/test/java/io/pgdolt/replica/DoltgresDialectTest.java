@@ -1,0 +1,42 @@
+package io.pgdolt.replica;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.pgdolt.txn.Lsn;
+import io.pgdolt.txn.RowChange;
+import io.pgdolt.txn.SourceTransaction;
+import io.pgdolt.txn.TableId;
+import java.time.Instant;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class DoltgresDialectTest {
+    private final DoltgresDialect dialect = new DoltgresDialect(true, "a <a@b>");
+
+    @Test
+    void refusesValuesDoltgresWouldChange() {
+        assertThat(dialect.refuse("float8", "-0.0")).contains("-0");
+        assertThat(dialect.refuse("float4", "-1.5")).isNull();
+        assertThat(dialect.refuse("text[]", "{\"a\",\"\"}")).contains("empty strings");
+        assertThat(dialect.refuse("text[]", "{\"back\\\\slash\"}")).contains("backslashes");
+        assertThat(dialect.refuse("text[]", "{\"q\\\"uote\",NULL}")).isNull();
+        assertThat(dialect.refuse("text", "")).isNull();
+        assertThat(new PostgresDialect().refuse("float8", "-0.0")).isNull();
+    }
+
+    @Test
+    void commitMessageNamesXidLsnAndTables() {
+        SourceTransaction t =
+                new SourceTransaction(
+                        42,
+                        Lsn.parse("0/16B3748"),
+                        Instant.parse("2026-11-26T10:00:00.123456Z"),
+                        List.of(RowChange.truncate(new TableId("public", "a"))));
+        String m = DoltgresDialect.message(t, "p1");
+        assertThat(m.split("\n")[0]).isEqualTo("pgdolt: xid 42 at LSN 0/16B3748");
+        assertThat(m)
+                .contains("source-commit-time: 2026-11-26T10:00:00.123456Z")
+                .contains("pipeline: p1")
+                .contains("public.a: 1");
+    }
+}
