@@ -11,7 +11,9 @@ import io.pgdolt.txn.SourceTransaction;
 import io.pgdolt.txn.TableId;
 import io.pgdolt.txn.TransactionAssembler;
 import io.pgdolt.txn.TransactionBoundary;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.functions.KeySelector;
@@ -47,7 +49,16 @@ public final class PipelineBuilder {
         // Fail fast, before submitting anything, on what would otherwise fail inside the job.
         SourceTables published = PostgresCdcSource.checkPrimary(config.primary());
         List<TableId> tables = published.tables();
-        Lsn applied = ReplicaSink.checkReplica(config, tables);
+        Map<TableId, Map<String, String>> display = new HashMap<>();
+        Map<TableId, Map<String, String>> typeNames = new HashMap<>();
+        published
+                .byId()
+                .forEach(
+                        (t, info) -> {
+                            display.put(t, info.columns());
+                            typeNames.put(t, info.typeNames());
+                        });
+        Lsn applied = ReplicaSink.checkReplica(config, display, typeNames);
         LOG.info(
                 "pipeline {}: replicating {} table(s); the replica holds this pipeline's"
                         + " transactions up to commit LSN {}",

@@ -87,25 +87,23 @@ public final class ReplicaSession implements AutoCloseable {
     }
 
     /**
-     * Checks that the replica holds every table to replicate.
+     * Checks, before anything is applied, that the replica can take the changes of the published
+     * columns (see {@link SchemaCheck}).
      *
-     * @throws ReplicaSchemaException naming every missing table
+     * @param display per table, published column to the primary's type as it prints
+     * @param typeNames per table, published column to the primary's type catalog name
+     * @throws ReplicaSchemaException listing every problem
      */
-    public void checkTables(java.util.Collection<TableId> tables) throws SQLException {
-        List<String> missing = new ArrayList<>();
-        for (TableId t : tables) {
-            try {
-                columnTypes.of(connection, t);
-            } catch (ReplicaSchemaException e) {
-                missing.add(t.toString());
-            }
-        }
+    public void checkSchema(
+            Map<TableId, ? extends Map<String, String>> display,
+            Map<TableId, ? extends Map<String, String>> typeNames)
+            throws SQLException {
+        List<String> problems = SchemaCheck.problems(connection, display, typeNames);
         connection.rollback();
-        if (!missing.isEmpty()) {
+        if (!problems.isEmpty()) {
             throw new ReplicaSchemaException(
-                    "the replica lacks the replicated table(s) "
-                            + String.join(", ", missing)
-                            + ": create them with the primary's columns before starting the job");
+                    "the replica cannot take the primary's changes:\n  - "
+                            + String.join("\n  - ", problems));
         }
     }
 

@@ -14,7 +14,7 @@ import io.pgdolt.txn.TableId;
 import java.io.Serializable;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.util.List;
+import java.util.Map;
 import org.apache.flink.api.connector.sink2.Committer;
 import org.apache.flink.api.connector.sink2.CommitterInitContext;
 import org.apache.flink.api.connector.sink2.CommittingSinkWriter;
@@ -60,10 +60,13 @@ public final class ReplicaSink
      * @return the commit LSN this pipeline has applied so far
      * @throws ConfigException saying what is wrong
      */
-    public static Lsn checkReplica(PipelineConfig config, List<TableId> tables) {
+    public static Lsn checkReplica(
+            PipelineConfig config,
+            Map<TableId, ? extends Map<String, String>> display,
+            Map<TableId, ? extends Map<String, String>> typeNames) {
         SessionFactory sessions = of(config).sessions;
         try (ReplicaSession session = sessions.open()) {
-            session.checkTables(tables);
+            session.checkSchema(display, typeNames);
             return session.appliedLsn();
         } catch (ReplicaSchemaException e) {
             throw new ConfigException(e.getMessage(), e);

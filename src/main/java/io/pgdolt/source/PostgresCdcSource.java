@@ -231,10 +231,12 @@ public final class PostgresCdcSource {
                 }
             }
             LinkedHashMap<String, String> cols = new LinkedHashMap<>();
+            Map<String, String> typeNames = new HashMap<>();
             try (PreparedStatement ps =
                     c.prepareStatement(
-                            "SELECT a.attname, format_type(a.atttypid, a.atttypmod)"
+                            "SELECT a.attname, format_type(a.atttypid, a.atttypmod), ty.typname"
                                     + " FROM pg_attribute a"
+                                    + " JOIN pg_type ty ON ty.oid = a.atttypid"
                                     + " JOIN pg_class r ON r.oid = a.attrelid"
                                     + " JOIN pg_namespace n ON n.oid = r.relnamespace"
                                     + " WHERE n.nspname = ? AND r.relname = ? AND a.attnum > 0"
@@ -246,11 +248,12 @@ public final class PostgresCdcSource {
                     while (rs.next()) {
                         if (published == null || published.contains(rs.getString(1))) {
                             cols.put(rs.getString(1), rs.getString(2));
+                            typeNames.put(rs.getString(1), rs.getString(3));
                         }
                     }
                 }
             }
-            byId.put(t, identity(c, t, cols));
+            byId.put(t, identity(c, t, cols, typeNames));
         }
         return new SourceTables(byId);
     }
@@ -260,7 +263,11 @@ public final class PostgresCdcSource {
      * under FULL, as the cheaper match), or — FULL without a key — the whole old row.
      */
     private static SourceTables.Table identity(
-            Connection c, TableId t, LinkedHashMap<String, String> cols) throws SQLException {
+            Connection c,
+            TableId t,
+            LinkedHashMap<String, String> cols,
+            Map<String, String> typeNames)
+            throws SQLException {
         char kind;
         try (PreparedStatement ps =
                 c.prepareStatement(
@@ -295,7 +302,7 @@ public final class PostgresCdcSource {
                 }
             }
         }
-        return new SourceTables.Table(cols, identity, kind == 'f');
+        return new SourceTables.Table(cols, typeNames, identity, kind == 'f');
     }
 
     private static String regexQuote(String name) {

@@ -18,16 +18,23 @@ public record SourceTables(Map<TableId, Table> byId) implements Serializable {
     /**
      * One published table.
      *
-     * @param columns published column name to SQL type, in table order
+     * @param columns published column name to SQL type (as {@code format_type} prints it), in table
+     *     order
+     * @param typeNames published column name to the type's catalog name ({@code int4}, {@code
+     *     _text}, an enum's name), for comparing with the replica
      * @param identity the columns that identify a row in UPDATE and DELETE: the replica identity
      *     index or the primary key; empty without either (then FULL means the whole old row)
      * @param fullIdentity REPLICA IDENTITY FULL
      */
     public record Table(
-            LinkedHashMap<String, String> columns, List<String> identity, boolean fullIdentity)
+            LinkedHashMap<String, String> columns,
+            Map<String, String> typeNames,
+            List<String> identity,
+            boolean fullIdentity)
             implements Serializable {
         public Table {
             identity = List.copyOf(identity);
+            typeNames = Map.copyOf(typeNames);
         }
     }
 

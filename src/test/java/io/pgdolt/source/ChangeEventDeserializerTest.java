@@ -107,7 +107,8 @@ class ChangeEventDeserializerTest {
         for (String c : columns) {
             cols.put(c, "text");
         }
-        return new SourceTables(Map.of(ITEMS, new SourceTables.Table(cols, List.of("id"), false)));
+        return new SourceTables(
+                Map.of(ITEMS, new SourceTables.Table(cols, Map.of(), List.of("id"), false)));
     }
 
     private static final SourceTables ALL =
@@ -226,7 +227,8 @@ class ChangeEventDeserializerTest {
             cols.put(c, "text");
         }
         SourceTables keyless =
-                new SourceTables(Map.of(ITEMS, new SourceTables.Table(cols, List.of(), true)));
+                new SourceTables(
+                        Map.of(ITEMS, new SourceTables.Table(cols, Map.of(), List.of(), true)));
         RowChange u =
                 deserialize(record("u", row(7, "old"), row(7, "new"), 7), keyless).get(0).change();
         assertThat(u.fullRowKey()).isTrue();
