@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pgdolt.testing.ReplicationFixture;
 import io.pgdolt.testing.ReplicationFixture.DoltCommit;
+import io.pgdolt.testing.TestFlink;
 import io.pgdolt.testing.TestServers;
 import java.math.BigDecimal;
 import java.sql.Connection;
@@ -12,8 +13,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import org.apache.flink.configuration.Configuration;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.junit.jupiter.api.Test;
@@ -30,14 +29,7 @@ class AtomicVisibilityITCase {
     private static final int ACCOUNTS = 20;
     private static final BigDecimal TOTAL = new BigDecimal("20000.00");
 
-    @RegisterExtension
-    static final MiniClusterExtension FLINK =
-            new MiniClusterExtension(
-                    new MiniClusterResourceConfiguration.Builder()
-                            .setNumberTaskManagers(1)
-                            .setNumberSlotsPerTaskManager(4)
-                            .setConfiguration(new Configuration())
-                            .build());
+    @RegisterExtension static final MiniClusterExtension FLINK = TestFlink.miniCluster();
 
     @Test
     void everyCommitHoldsTheSameTotal() throws Exception {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.pgdolt.sink.FaultInjection;
 import io.pgdolt.testing.ReplicationFixture;
 import io.pgdolt.testing.ReplicationFixture.DoltCommit;
+import io.pgdolt.testing.TestFlink;
 import io.pgdolt.testing.TestServers;
 import io.pgdolt.testing.Workload;
 import java.sql.Connection;
@@ -16,9 +17,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.flink.api.common.JobStatus;
-import org.apache.flink.configuration.Configuration;
 import org.apache.flink.runtime.minicluster.MiniCluster;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.InjectMiniCluster;
 import org.apache.flink.test.junit5.MiniClusterExtension;
@@ -42,14 +41,7 @@ import org.slf4j.LoggerFactory;
 class ExactlyOnceFailoverITCase {
     private static final Logger LOG = LoggerFactory.getLogger(ExactlyOnceFailoverITCase.class);
 
-    @RegisterExtension
-    static final MiniClusterExtension FLINK =
-            new MiniClusterExtension(
-                    new MiniClusterResourceConfiguration.Builder()
-                            .setNumberTaskManagers(1)
-                            .setNumberSlotsPerTaskManager(4)
-                            .setConfiguration(new Configuration())
-                            .build());
+    @RegisterExtension static final MiniClusterExtension FLINK = TestFlink.miniCluster();
 
     /** TaskManagers are never removed from MiniCluster's list: the live one is the last started. */
     private static int liveTaskManager = 0;

@@ -2,6 +2,7 @@ package io.pgdolt.it;
 
 import io.pgdolt.testing.Db;
 import io.pgdolt.testing.ReplicationFixture;
+import io.pgdolt.testing.TestFlink;
 import io.pgdolt.testing.TestServers;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -10,8 +11,6 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.apache.flink.configuration.Configuration;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -27,14 +26,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 @ExtendWith(TestServers.class)
 class TypeFidelityITCase {
 
-    @RegisterExtension
-    static final MiniClusterExtension FLINK =
-            new MiniClusterExtension(
-                    new MiniClusterResourceConfiguration.Builder()
-                            .setNumberTaskManagers(1)
-                            .setNumberSlotsPerTaskManager(4)
-                            .setConfiguration(new Configuration())
-                            .build());
+    @RegisterExtension static final MiniClusterExtension FLINK = TestFlink.miniCluster();
 
     /** Table name, column type, and edge values as SQL literals (row ids are assigned). */
     private record Family(String table, String type, List<String> values) {}
