@@ -234,9 +234,14 @@ public final class PostgresCdcSource {
             Map<String, String> typeNames = new HashMap<>();
             try (PreparedStatement ps =
                     c.prepareStatement(
-                            "SELECT a.attname, format_type(a.atttypid, a.atttypmod), ty.typname"
+                            "SELECT a.attname, format_type(a.atttypid, a.atttypmod),"
+                                    // A domain compares as its base type, as the replica's
+                                    // information_schema reports it.
+                                    + " CASE WHEN ty.typtype = 'd' THEN bt.typname"
+                                    + " ELSE ty.typname END"
                                     + " FROM pg_attribute a"
                                     + " JOIN pg_type ty ON ty.oid = a.atttypid"
+                                    + " LEFT JOIN pg_type bt ON bt.oid = ty.typbasetype"
                                     + " JOIN pg_class r ON r.oid = a.attrelid"
                                     + " JOIN pg_namespace n ON n.oid = r.relnamespace"
                                     + " WHERE n.nspname = ? AND r.relname = ? AND a.attnum > 0"
