@@ -409,14 +409,11 @@ public final class ConfigLoader {
         }
 
         String string(String k, String dflt) {
-            Object v = values.get(k);
-            if (v == null) {
+            String raw = secret(k, null);
+            if (raw == null) {
                 return dflt;
             }
-            if (v instanceof Map || v instanceof List) {
-                throw new ConfigException(key(k) + ": expected a single value");
-            }
-            String s = substitute(String.valueOf(v), key(k)).trim();
+            String s = raw.trim();
             if (s.isEmpty() && dflt == null) {
                 throw new ConfigException(key(k) + ": must not be empty");
             }

@@ -143,7 +143,7 @@ final class ChangeEventDeserializer implements DebeziumDeserializationSchema<Cha
         } else {
             Struct after = value.getStruct("after");
             columns = names(after.schema());
-            checkColumns(table, columns, where);
+            checkColumns(info.columns(), columns, where);
             values = texts(after, where);
         }
         RowChange change =
@@ -162,16 +162,7 @@ final class ChangeEventDeserializer implements DebeziumDeserializationSchema<Cha
      * columns of types it cannot decode, and a schema change would otherwise write rows under the
      * wrong schema.
      */
-    private void checkColumns(TableId table, String[] columns, String where) {
-        Map<String, String> expected = published.columns(table);
-        if (expected == null) {
-            throw new UnsupportedChangeException(
-                    "table "
-                            + table
-                            + " was not among the tables found at start-up; restart the job to"
-                            + " replicate it"
-                            + where);
-        }
+    private static void checkColumns(Map<String, String> expected, String[] columns, String where) {
         java.util.Set<String> got = new java.util.LinkedHashSet<>(java.util.Arrays.asList(columns));
         List<String> missing = new java.util.ArrayList<>();
         expected.forEach(

@@ -46,10 +46,4 @@ public record SourceTables(Map<TableId, Table> byId) implements Serializable {
     public List<TableId> tables() {
         return byId.keySet().stream().sorted().toList();
     }
-
-    /** Published columns of {@code table} (name to type), or null if it is not replicated. */
-    public Map<String, String> columns(TableId table) {
-        Table t = byId.get(table);
-        return t == null ? null : t.columns();
-    }
 }
