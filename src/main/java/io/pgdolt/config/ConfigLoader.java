@@ -85,7 +85,15 @@ public final class ConfigLoader {
                     "auto_gc_behavior");
 
     private static final Set<String> REPLICA_KEYS =
-            Set.of("kind", "url", "user", "password", "author");
+            Set.of(
+                    "kind",
+                    "url",
+                    "user",
+                    "password",
+                    "author",
+                    "create_tables",
+                    "add_columns",
+                    "type_mapping");
     private static final Set<String> PIPELINE_KEYS =
             Set.of(
                     "id",
@@ -97,6 +105,7 @@ public final class ConfigLoader {
     private static final Pattern PLACEHOLDER = Pattern.compile("\\$\\{([^}]*)}");
     private static final Pattern SLOT_NAME = Pattern.compile("[a-z0-9_]{1,63}");
     private static final Pattern PIPELINE_ID = Pattern.compile("[A-Za-z0-9_.-]{1,100}");
+    private static final Pattern TYPE_NAME = Pattern.compile("_?[a-z][a-z0-9_]{0,62}");
     private static final Pattern AUTHOR = Pattern.compile("[^<>]+ <[^<>]+>");
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)?");
 
@@ -265,7 +274,10 @@ public final class ConfigLoader {
                         rep.string("user", user.string("name", "postgres")),
                         new Secret(rep.secret("password", user.secret("password", ""))),
                         doltCommit,
-                        author);
+                        author,
+                        rep.bool("create_tables", false),
+                        rep.bool("add_columns", false),
+                        typeMapping(rep.section("type_mapping", false)));
 
         String id = pipe.string("id", slot);
         if (!PIPELINE_ID.matcher(id).matches()) {
@@ -288,6 +300,35 @@ public final class ConfigLoader {
         Pipeline pipeline =
                 new Pipeline(id, interval, parallelism, delay, pipe.string("checkpoint_dir", null));
         return new PipelineConfig(primary, replica, pipeline);
+    }
+
+    /**
+     * {@code replica.type_mapping}: primary type name to {@code text}. Only text is offered: the
+     * values of such types arrive as the primary's text output, which text holds unchanged.
+     */
+    private static Map<String, String> typeMapping(Section section) {
+        Map<String, String> mapping = new LinkedHashMap<>();
+        for (String type : section.values.keySet()) {
+            if (!TYPE_NAME.matcher(type).matches()) {
+                throw new ConfigException(
+                        "replica.type_mapping: '"
+                                + type
+                                + "' is not a type name as the primary's catalog spells it"
+                                + " (e.g. inet, macaddr, int4range, tsvector)");
+            }
+            String target = section.string(type, null).toLowerCase(Locale.ROOT);
+            if (!"text".equals(target)) {
+                throw new ConfigException(
+                        "replica.type_mapping."
+                                + type
+                                + ": '"
+                                + target
+                                + "' is not supported; a type the replica lacks can be mapped"
+                                + " to text only");
+            }
+            mapping.put(type, target);
+        }
+        return mapping;
     }
 
     private static Duration heartbeat(Duration d) {

@@ -4,6 +4,7 @@ import io.pgdolt.txn.TableId;
 import java.io.Serializable;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The validated configuration of one replication pipeline. Immutable; built by {@link
@@ -40,15 +41,29 @@ public record PipelineConfig(Primary primary, Replica replica, Pipeline pipeline
         POSTGRES
     }
 
-    /** The replica and how commits are recorded on it. */
+    /**
+     * The replica, how commits are recorded on it, and how its schema may follow the primary's.
+     *
+     * @param createTables create replica tables missing at start-up from the primary's catalog
+     * @param addColumns carry ADD COLUMN on the primary to the replica while running
+     * @param typeMapping primary type catalog name (e.g. {@code inet}) to the replica type that
+     *     holds its values as text ({@code text}), for types the replica lacks
+     */
     public record Replica(
             ReplicaKind kind,
             String url,
             String user,
             Secret password,
             boolean doltCommitPerTransaction,
-            String author)
-            implements Serializable {}
+            String author,
+            boolean createTables,
+            boolean addColumns,
+            Map<String, String> typeMapping)
+            implements Serializable {
+        public Replica {
+            typeMapping = Map.copyOf(typeMapping);
+        }
+    }
 
     /** Job-level settings. */
     public record Pipeline(

@@ -1,6 +1,7 @@
 package io.pgdolt.job;
 
 import io.pgdolt.config.PipelineConfig;
+import io.pgdolt.replica.TableDefinition;
 import io.pgdolt.sink.ReplicaSink;
 import io.pgdolt.source.PostgresCdcSource;
 import io.pgdolt.source.SourceTables;
@@ -49,16 +50,21 @@ public final class PipelineBuilder {
         // Fail fast, before submitting anything, on what would otherwise fail inside the job.
         SourceTables published = PostgresCdcSource.checkPrimary(config.primary());
         List<TableId> tables = published.tables();
-        Map<TableId, Map<String, String>> display = new HashMap<>();
-        Map<TableId, Map<String, String>> typeNames = new HashMap<>();
+        Map<TableId, TableDefinition> definitions = new HashMap<>();
         published
                 .byId()
                 .forEach(
-                        (t, info) -> {
-                            display.put(t, info.columns());
-                            typeNames.put(t, info.typeNames());
-                        });
-        Lsn applied = ReplicaSink.checkReplica(config, display, typeNames);
+                        (t, info) ->
+                                definitions.put(
+                                        t,
+                                        new TableDefinition(
+                                                info.columns(),
+                                                info.typeNames(),
+                                                info.ddlTypes(),
+                                                info.notNull(),
+                                                info.primaryKey(),
+                                                info.enums())));
+        Lsn applied = ReplicaSink.checkReplica(config, definitions);
         LOG.info(
                 "pipeline {}: replicating {} table(s); the replica holds this pipeline's"
                         + " transactions up to commit LSN {}",

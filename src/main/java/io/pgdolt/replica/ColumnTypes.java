@@ -27,6 +27,11 @@ final class ColumnTypes {
         return cols;
     }
 
+    /** Drops what is cached of {@code table}, after its columns changed. */
+    void forget(TableId table) {
+        tables.remove(table);
+    }
+
     /**
      * The cast type of {@code column}, or a {@link ReplicaSchemaException} naming what is missing.
      */

@@ -44,15 +44,24 @@ public final class ReplicaSession implements AutoCloseable {
     private final ColumnTypes columnTypes = new ColumnTypes();
     private final Map<String, PreparedStatement> statements = new HashMap<>();
 
-    private ReplicaSession(Connection connection, ReplicaDialect dialect, String pipelineId) {
+    private final SchemaPolicy policy;
+
+    private ReplicaSession(
+            Connection connection, ReplicaDialect dialect, String pipelineId, SchemaPolicy policy) {
         this.connection = connection;
         this.dialect = dialect;
         this.pipelineId = pipelineId;
+        this.policy = policy;
     }
 
     /** Connects, and creates the progress table if the replica has none yet. */
     public static ReplicaSession open(
-            String url, String user, Secret password, ReplicaDialect dialect, String pipelineId)
+            String url,
+            String user,
+            Secret password,
+            ReplicaDialect dialect,
+            String pipelineId,
+            SchemaPolicy policy)
             throws SQLException {
         Properties props = new Properties();
         props.setProperty("user", user);
@@ -75,7 +84,7 @@ public final class ReplicaSession implements AutoCloseable {
                                 + " committer_id varchar(40) NOT NULL)");
             }
             c.setAutoCommit(false);
-            return new ReplicaSession(c, dialect, pipelineId);
+            return new ReplicaSession(c, dialect, pipelineId, policy);
         } catch (SQLException | RuntimeException e) {
             try {
                 c.close();
@@ -88,17 +97,12 @@ public final class ReplicaSession implements AutoCloseable {
 
     /**
      * Checks, before anything is applied, that the replica can take the changes of the published
-     * columns (see {@link SchemaCheck}).
+     * columns, creating missing tables if the policy says so (see {@link SchemaCheck}).
      *
-     * @param display per table, published column to the primary's type as it prints
-     * @param typeNames per table, published column to the primary's type catalog name
      * @throws ReplicaSchemaException listing every problem
      */
-    public void checkSchema(
-            Map<TableId, ? extends Map<String, String>> display,
-            Map<TableId, ? extends Map<String, String>> typeNames)
-            throws SQLException {
-        List<String> problems = SchemaCheck.problems(connection, display, typeNames);
+    public void checkSchema(Map<TableId, TableDefinition> tables) throws SQLException {
+        List<String> problems = SchemaCheck.problems(connection, tables, policy);
         connection.rollback();
         if (!problems.isEmpty()) {
             throw new ReplicaSchemaException(
@@ -132,6 +136,17 @@ public final class ReplicaSession implements AutoCloseable {
         TableId table = null;
         String sql = null;
         try {
+            // Schema changes first, each committed on its own: Doltgres commits the open
+            // transaction at DDL, so DDL inside it would break atomicity. Each is idempotent, so
+            // a retry after a failure further on finds it done.
+            for (RowChange c : txn.changes()) {
+                if (!c.op().isRow()) {
+                    table = c.table();
+                    sql = prepareSchema(c);
+                }
+            }
+            table = null;
+            sql = null;
             // Progress first: a second committer of this pipeline fails here, before any data
             // statement (on PostgreSQL the row lock also serializes the two).
             table = PROGRESS_TABLE;
@@ -142,6 +157,11 @@ public final class ReplicaSession implements AutoCloseable {
             while (i < changes.size()) {
                 RowChange first = changes.get(i);
                 table = first.table();
+                if (!first.op().isRow()) {
+                    sql = fillAddedColumn(first);
+                    i++;
+                    continue;
+                }
                 if (first.op() == RowChange.Op.TRUNCATE || first.fullRowKey()) {
                     sql = applyAlone(first);
                     i++;
@@ -154,7 +174,9 @@ public final class ReplicaSession implements AutoCloseable {
                 int j = i;
                 while (j < changes.size() && run.size() < MAX_BATCH) {
                     RowChange next = changes.get(j);
-                    if (next.op() == RowChange.Op.TRUNCATE || next.fullRowKey()) {
+                    if (!next.op().isRow()
+                            || next.op() == RowChange.Op.TRUNCATE
+                            || next.fullRowKey()) {
                         break;
                     }
                     Bound b = j == i ? bound : bind(next);
@@ -185,12 +207,136 @@ public final class ReplicaSession implements AutoCloseable {
     }
 
     /**
-     * Moves the progress row from {@code previous} to {@code txn}: a compare-and-set, so that two
-     * committers of one pipeline (a zombie task that has not noticed its cancellation yet, and its
-     * replacement) can never both apply a transaction. On PostgreSQL the row lock makes the loser's
-     * UPDATE match nothing; on Doltgres the loser's commit conflicts with the winner's (both change
-     * the row, at least in {@code committer_id}).
+     * Before the data of a transaction: refuses a schema change that is not carried, and makes sure
+     * the replica has an added column (adding it if the policy allows).
+     *
+     * @return the statement run, for error messages; null if none
      */
+    private String prepareSchema(RowChange c) throws SQLException {
+        TableId t = c.table();
+        if (c.op() == RowChange.Op.SCHEMA_CHANGE_REFUSED) {
+            throw new ReplicaSchemaException(c.refusal());
+        }
+        String column = c.addedColumn();
+        String typeName = c.addedTypeName() == null ? null : c.addedTypeName().toLowerCase();
+        SchemaCheck.Column existing = SchemaCheck.replicaColumns(connection, t).get(column);
+        connection.rollback();
+        String described = c.addedType() == null ? typeName : c.addedType();
+        if (existing != null) {
+            if (typeName != null
+                    && !SchemaCheck.compatible(
+                            policy.replicaTypeName(typeName), existing.typeName())) {
+                throw new ReplicaSchemaException(
+                        "column "
+                                + column
+                                + " was added to "
+                                + t
+                                + " on the primary as "
+                                + described
+                                + ", but the replica's column "
+                                + column
+                                + " is "
+                                + existing.typeName()
+                                + ", which cannot hold every value");
+            }
+            return null;
+        }
+        String resume =
+                " Then resume the job from its latest checkpoint: nothing after this transaction"
+                        + " has been applied.";
+        if (!policy.addColumns()) {
+            throw new ReplicaSchemaException(
+                    "column "
+                            + column
+                            + " ("
+                            + described
+                            + ") was added to "
+                            + t
+                            + " on the primary and the replica lacks it: set"
+                            + " replica.add_columns: true to carry ADD COLUMN, or add the column"
+                            + " to the replica table yourself (with the values the primary's"
+                            + " existing rows have)."
+                            + resume);
+        }
+        if (c.addedType() == null) {
+            throw new ReplicaSchemaException(
+                    "column "
+                            + column
+                            + " was added to "
+                            + t
+                            + " on the primary but has since been dropped or changed there, so its"
+                            + " definition is unknown: add it to the replica table yourself."
+                            + resume);
+        }
+        if (RowChange.isUnchanged(c.addedFill())) {
+            throw new ReplicaSchemaException(
+                    "column "
+                            + column
+                            + " ("
+                            + described
+                            + ") was added to "
+                            + t
+                            + " on the primary with a volatile default (or a default set later):"
+                            + " the values its existing rows got are not in the WAL, so it is not"
+                            + " added automatically. Add it to the replica table yourself, with"
+                            + " the primary's values."
+                            + resume);
+        }
+        String ddlType = policy.replicaDdlType(typeName, c.addedType());
+        if (!policy.isMapped(typeName) && !SchemaCheck.hasType(connection, ddlType)) {
+            String base = typeName.startsWith("_") ? typeName.substring(1) : typeName;
+            throw new ReplicaSchemaException(
+                    "column "
+                            + column
+                            + " was added to "
+                            + t
+                            + " on the primary with type "
+                            + described
+                            + ", which the replica lacks: map it to text (replica.type_mapping: {"
+                            + base
+                            + ": text})."
+                            + resume);
+        }
+        String sql =
+                "ALTER TABLE "
+                        + t.quoted()
+                        + " ADD COLUMN "
+                        + TableId.quote(column)
+                        + " "
+                        + ddlType;
+        try (Statement st = connection.createStatement()) {
+            st.execute(sql);
+        }
+        connection.commit();
+        columnTypes.forget(t);
+        org.slf4j.LoggerFactory.getLogger(ReplicaSession.class)
+                .info("carried ADD COLUMN to the replica: {}", sql);
+        return sql;
+    }
+
+    /**
+     * At the point of a transaction where the primary added a column: the rows that existed then
+     * get the value the primary gave them (a fast default). Later changes set it themselves.
+     */
+    private String fillAddedColumn(RowChange c) throws SQLException {
+        String fill = c.addedFill();
+        if (fill == null || RowChange.isUnchanged(fill)) {
+            return null;
+        }
+        String sql =
+                "UPDATE "
+                        + c.table().quoted()
+                        + " SET "
+                        + TableId.quote(c.addedColumn())
+                        + " = "
+                        + param(c.table(), c.addedColumn());
+        check(c.table(), c.addedColumn(), fill);
+        PreparedStatement ps = statement(sql);
+        ps.setString(1, fill);
+        ps.executeUpdate();
+        return sql;
+    }
+
     /**
      * Changes that are not batched: TRUNCATE, and changes of a table without a key, identified by
      * their whole old row. Such a row may exist several times, identical; exactly one copy is
@@ -252,6 +398,13 @@ public final class ReplicaSession implements AutoCloseable {
         ps.executeUpdate();
     }
 
+    /**
+     * Moves the progress row from {@code previous} to {@code txn}: a compare-and-set, so that two
+     * committers of one pipeline (a zombie task that has not noticed its cancellation yet, and its
+     * replacement) can never both apply a transaction. On PostgreSQL the row lock makes the loser's
+     * UPDATE match nothing; on Doltgres the loser's commit conflicts with the winner's (both change
+     * the row, at least in {@code committer_id}).
+     */
     private void recordProgress(SourceTransaction txn, Lsn previous) throws SQLException {
         PreparedStatement update =
                 statement(

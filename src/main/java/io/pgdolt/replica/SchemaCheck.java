@@ -5,19 +5,26 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Start-up comparison of the primary's published columns with the replica's tables, so that a
  * replica that cannot take the changes is reported before anything is applied: a missing table or
- * column, an incompatible type (naming both), a replica-only column that would reject inserts, and
- * source types whose values the connector cannot carry exactly.
+ * column, an incompatible type (naming both), a type the replica lacks and no mapping covers, a
+ * replica-only column that would reject inserts, and source types whose values the connector cannot
+ * carry exactly. With {@code replica.create_tables}, missing tables are created from the primary's
+ * definition once nothing else is wrong.
  */
 final class SchemaCheck {
+    private static final Logger LOG = LoggerFactory.getLogger(SchemaCheck.class);
+
     /** Replica types that hold every value of a narrower primary type unchanged. */
     private static final Map<String, Set<String>> WIDENING =
             Map.of(
@@ -43,32 +50,49 @@ final class SchemaCheck {
     private SchemaCheck() {}
 
     /** A replica column: its type's catalog name, nullability and default. */
-    private record Column(String typeName, boolean nullable, boolean hasDefault) {}
+    record Column(String typeName, boolean nullable, boolean hasDefault) {}
 
     /**
-     * @param display per table, published column to the primary's type as it prints
-     * @param typeNames per table, published column to the primary's type catalog name
+     * Compares every table with the replica's and, where allowed, creates missing tables.
+     *
      * @return every problem found, one line each; empty if the replica can take the changes
      */
     static List<String> problems(
-            Connection c,
-            Map<TableId, ? extends Map<String, String>> display,
-            Map<TableId, ? extends Map<String, String>> typeNames)
+            Connection c, Map<TableId, TableDefinition> tables, SchemaPolicy policy)
             throws SQLException {
         List<String> problems = new ArrayList<>();
-        for (Map.Entry<TableId, ? extends Map<String, String>> e : display.entrySet()) {
+        Map<TableId, TableDefinition> toCreate = new LinkedHashMap<>();
+        for (Map.Entry<TableId, TableDefinition> e : tables.entrySet()) {
             TableId t = e.getKey();
+            TableDefinition def = e.getValue();
             Map<String, Column> replica = replicaColumns(c, t);
             if (replica.isEmpty()) {
-                problems.add("the replica lacks table " + t);
+                if (!policy.createTables()) {
+                    problems.add(
+                            "the replica lacks table "
+                                    + t
+                                    + " (create it, or set replica.create_tables: true to have it"
+                                    + " created from the primary's definition)");
+                    continue;
+                }
+                int before = problems.size();
+                for (Map.Entry<String, String> col : def.columns().entrySet()) {
+                    String why = unsupported(c, t, col.getKey(), def, policy);
+                    if (why != null) {
+                        problems.add(why);
+                    }
+                }
+                if (problems.size() == before) {
+                    toCreate.put(t, def);
+                }
                 continue;
             }
-            Map<String, String> names = typeNames.get(t);
-            for (Map.Entry<String, String> col : e.getValue().entrySet()) {
+            for (Map.Entry<String, String> col : def.columns().entrySet()) {
                 String name = col.getKey();
                 String primaryType = col.getValue();
-                String source = names == null ? null : names.get(name);
-                if (source != null && NOT_CARRIED.containsKey(source)) {
+                String source = def.typeNames().get(name);
+                String notCarried = source == null ? null : NOT_CARRIED.get(source);
+                if (notCarried != null) {
                     problems.add(
                             "column "
                                     + name
@@ -77,7 +101,7 @@ final class SchemaCheck {
                                     + " ("
                                     + primaryType
                                     + ") cannot be replicated: "
-                                    + NOT_CARRIED.get(source));
+                                    + notCarried);
                     continue;
                 }
                 Column r = replica.get(name);
@@ -90,23 +114,28 @@ final class SchemaCheck {
                                     + "\" ("
                                     + primaryType
                                     + " on the primary)");
-                } else if (source != null && !compatible(source, r.typeName())) {
+                } else if (source != null
+                        && !compatible(policy.replicaTypeName(source), r.typeName())) {
+                    String lacking = unsupported(c, t, name, def, policy);
                     problems.add(
-                            "column "
-                                    + name
-                                    + " of "
-                                    + t
-                                    + " is "
-                                    + primaryType
-                                    + " on the primary but "
-                                    + r.typeName()
-                                    + " on the replica: the replica type cannot hold every value;"
-                                    + " give it the primary's type (or a wider one)");
+                            lacking != null
+                                    ? lacking
+                                    : "column "
+                                            + name
+                                            + " of "
+                                            + t
+                                            + " is "
+                                            + primaryType
+                                            + " on the primary but "
+                                            + r.typeName()
+                                            + " on the replica: the replica type cannot hold"
+                                            + " every value; give it the primary's type (or a"
+                                            + " wider one)");
                 }
             }
             for (Map.Entry<String, Column> rc : replica.entrySet()) {
                 Column r = rc.getValue();
-                if (!e.getValue().containsKey(rc.getKey()) && !r.nullable() && !r.hasDefault()) {
+                if (!def.columns().containsKey(rc.getKey()) && !r.nullable() && !r.hasDefault()) {
                     problems.add(
                             "replica column "
                                     + rc.getKey()
@@ -117,7 +146,117 @@ final class SchemaCheck {
                 }
             }
         }
+        if (problems.isEmpty()) {
+            for (Map.Entry<TableId, TableDefinition> e : toCreate.entrySet()) {
+                create(c, e.getKey(), e.getValue(), policy);
+            }
+        }
         return problems;
+    }
+
+    /**
+     * Why a column of {@code def} cannot get a replica column: its type is one the connector cannot
+     * carry, or one the replica lacks and no mapping covers; null if it can.
+     */
+    private static String unsupported(
+            Connection c, TableId t, String column, TableDefinition def, SchemaPolicy policy)
+            throws SQLException {
+        String typeName = def.typeNames().get(column);
+        String display = def.columns().get(column);
+        if (NOT_CARRIED.containsKey(typeName)) {
+            return "column "
+                    + column
+                    + " of "
+                    + t
+                    + " ("
+                    + display
+                    + ") cannot be replicated: "
+                    + NOT_CARRIED.get(typeName);
+        }
+        if (policy.isMapped(typeName) || def.enums().containsKey(display.replace("[]", ""))) {
+            return null;
+        }
+        String ddlType = def.ddlTypes().get(column);
+        if (hasType(c, ddlType)) {
+            return null;
+        }
+        String base = typeName.startsWith("_") ? typeName.substring(1) : typeName;
+        return "column "
+                + column
+                + " of "
+                + t
+                + " has type "
+                + display
+                + ", which the replica lacks: map it to text (replica.type_mapping: {"
+                + base
+                + ": text}) or leave the column out of the publication";
+    }
+
+    /** True if the replica knows {@code sqlType}. Rolls back the open transaction. */
+    static boolean hasType(Connection c, String sqlType) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            st.executeQuery("SELECT CAST(NULL AS " + sqlType + ")").close();
+            return true;
+        } catch (SQLException e) {
+            if (e.getSQLState() != null && e.getSQLState().startsWith("08")) {
+                throw e;
+            }
+            return false;
+        } finally {
+            c.rollback();
+        }
+    }
+
+    /** Creates {@code t} on the replica from the primary's definition, with its enum types. */
+    private static void create(Connection c, TableId t, TableDefinition def, SchemaPolicy policy)
+            throws SQLException {
+        List<String> statements = new ArrayList<>();
+        if (!"public".equals(t.schema())) {
+            statements.add("CREATE SCHEMA IF NOT EXISTS " + TableId.quote(t.schema()));
+        }
+        for (Map.Entry<String, List<String>> en : def.enums().entrySet()) {
+            if (!hasType(c, en.getKey())) {
+                StringBuilder sql =
+                        new StringBuilder("CREATE TYPE ").append(en.getKey()).append(" AS ENUM (");
+                for (int i = 0; i < en.getValue().size(); i++) {
+                    sql.append(i == 0 ? "" : ", ").append(literal(en.getValue().get(i)));
+                }
+                statements.add(sql.append(')').toString());
+            }
+        }
+        StringBuilder sql = new StringBuilder("CREATE TABLE ").append(t.quoted()).append(" (");
+        boolean first = true;
+        for (String column : def.columns().keySet()) {
+            sql.append(first ? "" : ", ")
+                    .append(TableId.quote(column))
+                    .append(' ')
+                    .append(
+                            policy.replicaDdlType(
+                                    def.typeNames().get(column), def.ddlTypes().get(column)));
+            if (def.notNull().contains(column)) {
+                sql.append(" NOT NULL");
+            }
+            first = false;
+        }
+        if (!def.primaryKey().isEmpty()) {
+            sql.append(", PRIMARY KEY (");
+            for (int i = 0; i < def.primaryKey().size(); i++) {
+                sql.append(i == 0 ? "" : ", ").append(TableId.quote(def.primaryKey().get(i)));
+            }
+            sql.append(')');
+        }
+        statements.add(sql.append(')').toString());
+        try (Statement st = c.createStatement()) {
+            for (String s : statements) {
+                st.execute(s);
+            }
+        }
+        c.commit();
+        LOG.info("created replica table {}: {}", t, String.join("; ", statements));
+    }
+
+    static String literal(String s) {
+        return "'" + s.replace("'", "''") + "'";
     }
 
     static boolean compatible(String source, String replica) {
@@ -130,7 +269,7 @@ final class SchemaCheck {
         return WIDENING.getOrDefault(source, Set.of()).contains(replica);
     }
 
-    private static Map<String, Column> replicaColumns(Connection c, TableId t) throws SQLException {
+    static Map<String, Column> replicaColumns(Connection c, TableId t) throws SQLException {
         Map<String, Column> cols = new LinkedHashMap<>();
         try (PreparedStatement ps =
                 c.prepareStatement(

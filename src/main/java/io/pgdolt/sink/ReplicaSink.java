@@ -8,6 +8,8 @@ import io.pgdolt.replica.PostgresDialect;
 import io.pgdolt.replica.ReplicaDialect;
 import io.pgdolt.replica.ReplicaSchemaException;
 import io.pgdolt.replica.ReplicaSession;
+import io.pgdolt.replica.SchemaPolicy;
+import io.pgdolt.replica.TableDefinition;
 import io.pgdolt.txn.Lsn;
 import io.pgdolt.txn.SourceTransaction;
 import io.pgdolt.txn.TableId;
@@ -49,7 +51,12 @@ public final class ReplicaSink
                         : new PostgresDialect();
         return new ReplicaSink(
                 new SessionFactory(
-                        r.url(), r.user(), r.password(), dialect, config.pipeline().id()),
+                        r.url(),
+                        r.user(),
+                        r.password(),
+                        dialect,
+                        config.pipeline().id(),
+                        new SchemaPolicy(r.createTables(), r.addColumns(), r.typeMapping())),
                 Duration.ofMinutes(10));
     }
 
@@ -60,13 +67,10 @@ public final class ReplicaSink
      * @return the commit LSN this pipeline has applied so far
      * @throws ConfigException saying what is wrong
      */
-    public static Lsn checkReplica(
-            PipelineConfig config,
-            Map<TableId, ? extends Map<String, String>> display,
-            Map<TableId, ? extends Map<String, String>> typeNames) {
+    public static Lsn checkReplica(PipelineConfig config, Map<TableId, TableDefinition> tables) {
         SessionFactory sessions = of(config).sessions;
         try (ReplicaSession session = sessions.open()) {
-            session.checkSchema(display, typeNames);
+            session.checkSchema(tables);
             return session.appliedLsn();
         } catch (ReplicaSchemaException e) {
             throw new ConfigException(e.getMessage(), e);
@@ -114,22 +118,25 @@ public final class ReplicaSink
         private final Secret password;
         private final ReplicaDialect dialect;
         private final String pipelineId;
+        private final SchemaPolicy policy;
 
         SessionFactory(
                 String url,
                 String user,
                 Secret password,
                 ReplicaDialect dialect,
-                String pipelineId) {
+                String pipelineId,
+                SchemaPolicy policy) {
             this.url = url;
             this.user = user;
             this.password = password;
             this.dialect = dialect;
             this.pipelineId = pipelineId;
+            this.policy = policy;
         }
 
         ReplicaSession open() throws SQLException {
-            return ReplicaSession.open(url, user, password, dialect, pipelineId);
+            return ReplicaSession.open(url, user, password, dialect, pipelineId, policy);
         }
     }
 }

@@ -1,12 +1,22 @@
 package io.pgdolt.source;
 
+import io.pgdolt.config.PipelineConfig;
 import io.pgdolt.txn.ChangeEvent;
 import io.pgdolt.txn.CodecTypeInfo;
 import io.pgdolt.txn.Lsn;
 import io.pgdolt.txn.RowChange;
 import io.pgdolt.txn.TableId;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.cdc.debezium.DebeziumDeserializationSchema;
 import org.apache.flink.util.Collector;
@@ -20,15 +30,41 @@ import org.apache.kafka.connect.source.SourceRecord;
  * text form, and transaction ENDs (forwarded by {@link TransactionRecordEmitter}).
  *
  * <p>Anything it cannot represent faithfully stops the job with an error naming table, column, xid
- * and LSN (DESIGN invariant 5). Stateless.
+ * and LSN (DESIGN invariant 5).
+ *
+ * <p>Schema changes: pgoutput describes a table again before its first change after an ALTER, and
+ * Debezium gives the following records the new value schema (it emits no DDL event). So the columns
+ * of each record are compared with those of the table's previous record in this run: a new column
+ * becomes a {@link RowChange.Op#COLUMN_ADDED} event ahead of the record (its exact type and the
+ * value existing rows got are read from the primary's catalog), and a column that disappeared or
+ * changed type becomes a {@link RowChange.Op#SCHEMA_CHANGE_REFUSED} event. Both travel inside their
+ * transaction to the sink, which decides there, so that every earlier transaction is applied and
+ * nothing of this one is. The first record of a table in a run is compared with the catalog read at
+ * start-up, and may lack columns of it: after a restore, records from before an ADD COLUMN are
+ * replayed.
+ *
+ * <p>State: the column layout last seen per table, transient (rebuilt after a restart).
  */
 final class ChangeEventDeserializer implements DebeziumDeserializationSchema<ChangeEvent> {
     private static final long serialVersionUID = 1L;
 
+    /** Debezium's {@code column.propagate.source.type} schema parameters. */
+    static final String SOURCE_TYPE = "__debezium.source.column.type";
+
+    private static final String SOURCE_LENGTH = "__debezium.source.column.length";
+    private static final String SOURCE_SCALE = "__debezium.source.column.scale";
+
     private final SourceTables published;
 
-    ChangeEventDeserializer(SourceTables published) {
+    /** For reading an added column's definition; null in tests without a primary. */
+    private final PipelineConfig.Primary primary;
+
+    /** Per table, column name to type fingerprint of its last change in this run. */
+    private transient Map<TableId, Map<String, String>> layouts;
+
+    ChangeEventDeserializer(SourceTables published, PipelineConfig.Primary primary) {
         this.published = published;
+        this.primary = primary;
     }
 
     @Override
@@ -117,7 +153,9 @@ final class ChangeEventDeserializer implements DebeziumDeserializationSchema<Cha
                                         + " missing from the change"
                                         + where);
                     }
-                    keyValues[k] = ValueText.toText(f.schema(), identitySource.get(f));
+                    keyValues[k] =
+                            ValueText.toText(
+                                    f.schema(), identitySource.getWithoutDefault(f.name()));
                 }
             } else if (info.fullIdentity()) {
                 if (before == null) {
@@ -143,7 +181,9 @@ final class ChangeEventDeserializer implements DebeziumDeserializationSchema<Cha
         } else {
             Struct after = value.getStruct("after");
             columns = names(after.schema());
-            checkColumns(info.columns(), columns, where);
+            for (RowChange schemaChange : schemaChanges(table, info, after.schema(), where)) {
+                out.collect(ChangeEvent.change(txId, prev, lsn, ts, schemaChange));
+            }
             values = texts(after, where);
         }
         RowChange change =
@@ -158,36 +198,154 @@ final class ChangeEventDeserializer implements DebeziumDeserializationSchema<Cha
     }
 
     /**
-     * The new image must hold exactly the columns published at start-up: Debezium leaves out
-     * columns of types it cannot decode, and a schema change would otherwise write rows under the
-     * wrong schema.
+     * The schema changes between the table's previous change (or, for its first in this run, the
+     * catalog read at start-up) and a new image with schema {@code image}.
      */
-    private static void checkColumns(Map<String, String> expected, String[] columns, String where) {
-        java.util.Set<String> got = new java.util.LinkedHashSet<>(java.util.Arrays.asList(columns));
-        List<String> missing = new java.util.ArrayList<>();
-        expected.forEach(
-                (name, type) -> {
-                    if (!got.contains(name)) {
-                        missing.add(name + " (" + type + ")");
-                    }
-                });
-        if (!missing.isEmpty()) {
-            throw new UnsupportedChangeException(
-                    "column(s) "
-                            + String.join(", ", missing)
-                            + " did not arrive in the change: the connector cannot decode the"
-                            + " type, or the column was dropped on the primary; nothing is"
-                            + " written under the wrong schema"
-                            + where);
+    private List<RowChange> schemaChanges(
+            TableId table, SourceTables.Table info, Schema image, String where) {
+        if (layouts == null) {
+            layouts = new HashMap<>();
         }
-        got.removeAll(expected.keySet());
-        if (!got.isEmpty()) {
+        Map<String, String> now = new LinkedHashMap<>();
+        Map<String, Schema> fields = new HashMap<>();
+        for (Field f : image.fields()) {
+            String name = repairName(f.name());
+            now.put(name, fingerprint(f.schema()));
+            fields.put(name, f.schema());
+        }
+        Map<String, String> before = layouts.put(table, now);
+        if (before != null && before.equals(now)) {
+            return List.of();
+        }
+        List<RowChange> changes = new ArrayList<>();
+        if (before == null) {
+            for (String name : now.keySet()) {
+                if (!info.columns().containsKey(name)) {
+                    changes.add(describeAdded(table, name, fields.get(name), where));
+                }
+            }
+            return changes;
+        }
+        List<String> gone = new ArrayList<>();
+        for (Map.Entry<String, String> e : before.entrySet()) {
+            String type = now.get(e.getKey());
+            if (type == null) {
+                gone.add(e.getKey());
+            } else if (!type.equals(e.getValue())) {
+                changes.add(
+                        RowChange.refused(
+                                table,
+                                "column "
+                                        + e.getKey()
+                                        + " of "
+                                        + table
+                                        + " changed type on the primary (from "
+                                        + e.getValue()
+                                        + " to "
+                                        + type
+                                        + "): ALTER COLUMN ... TYPE is not carried, because the"
+                                        + " rows it rewrites are not in the WAL"
+                                        + where));
+            }
+        }
+        if (!gone.isEmpty()) {
+            changes.add(
+                    RowChange.refused(
+                            table,
+                            "column(s) "
+                                    + String.join(", ", gone)
+                                    + " of "
+                                    + table
+                                    + " no longer arrive: dropped or renamed on the primary, or"
+                                    + " removed from the publication. pgdolt does not carry this;"
+                                    + " change the replica table to match and resume the job"
+                                    + where));
+        }
+        for (String name : now.keySet()) {
+            if (!before.containsKey(name)) {
+                changes.add(describeAdded(table, name, fields.get(name), where));
+            }
+        }
+        return changes;
+    }
+
+    /** A comparable description of a column's type: the primary's type name, length and scale. */
+    private static String fingerprint(Schema schema) {
+        Map<String, String> p = schema.parameters();
+        if (p == null || !p.containsKey(SOURCE_TYPE)) {
+            return schema.type() + (schema.name() == null ? "" : " " + schema.name());
+        }
+        String length = p.get(SOURCE_LENGTH);
+        String scale = p.get(SOURCE_SCALE);
+        return p.get(SOURCE_TYPE).toLowerCase(java.util.Locale.ROOT)
+                + (length == null ? "" : "(" + length + (scale == null ? "" : "," + scale) + ")");
+    }
+
+    /**
+     * The definition of a column added on the primary, read from its catalog: the exact type, and
+     * the value the rows that existed before got (a fast default's stored "missing" value; NULL
+     * without a default; unknown after a volatile default, which rewrote the table outside the
+     * WAL).
+     */
+    private RowChange describeAdded(TableId table, String column, Schema schema, String where) {
+        String sourceType =
+                schema.parameters() == null ? null : schema.parameters().get(SOURCE_TYPE);
+        if (primary == null) {
+            return RowChange.columnAdded(table, column, null, sourceType, RowChange.UNCHANGED);
+        }
+        Properties props = new Properties();
+        props.setProperty("user", primary.user());
+        props.setProperty("password", primary.password().reveal());
+        props.setProperty("connectTimeout", "10");
+        try (Connection c = DriverManager.getConnection(primary.jdbcUrl(), props);
+                PreparedStatement ps =
+                        c.prepareStatement(
+                                // A domain is added as its base type, as create_tables does.
+                                "SELECT CASE WHEN ty.typtype = 'd'"
+                                        + " THEN format_type(ty.typbasetype, ty.typtypmod)"
+                                        + " ELSE format_type(a.atttypid, a.atttypmod) END,"
+                                        + " CASE WHEN ty.typtype = 'd' THEN bt.typname"
+                                        + " ELSE ty.typname END,"
+                                        + " ty.typname, a.atthasmissing,"
+                                        + " CASE WHEN a.atthasmissing"
+                                        + " THEN (a.attmissingval::text::text[])[1] END,"
+                                        + " EXISTS (SELECT 1 FROM pg_attrdef d"
+                                        + " WHERE d.adrelid = a.attrelid AND d.adnum = a.attnum)"
+                                        + " FROM pg_attribute a"
+                                        + " JOIN pg_type ty ON ty.oid = a.atttypid"
+                                        + " LEFT JOIN pg_type bt ON bt.oid = ty.typbasetype"
+                                        + " WHERE a.attrelid = ?::regclass AND a.attname = ?"
+                                        + " AND NOT a.attisdropped")) {
+            ps.setString(1, table.quoted());
+            ps.setString(2, column);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return RowChange.columnAdded(
+                            table, column, null, sourceType, RowChange.UNCHANGED);
+                }
+                String sqlType = rs.getString(1);
+                String typeName = rs.getString(2);
+                if (sourceType != null && !sourceType.equalsIgnoreCase(rs.getString(3))) {
+                    // Changed again since this change was made: the catalog does not describe it.
+                    return RowChange.columnAdded(
+                            table, column, null, sourceType, RowChange.UNCHANGED);
+                }
+                String fill;
+                if (rs.getBoolean(4)) {
+                    fill = rs.getString(5);
+                } else {
+                    fill = rs.getBoolean(6) ? RowChange.UNCHANGED : null;
+                }
+                return RowChange.columnAdded(table, column, sqlType, typeName, fill);
+            }
+        } catch (SQLException e) {
             throw new UnsupportedChangeException(
-                    "column(s) "
-                            + String.join(", ", got)
-                            + " appeared after start-up: the primary's schema changed; add them"
-                            + " to the replica and restart the job"
-                            + where);
+                    "cannot read the definition of column "
+                            + column
+                            + ", added on the primary, from its catalog: "
+                            + e.getMessage()
+                            + where,
+                    e);
         }
     }
 
@@ -268,7 +426,7 @@ final class ChangeEventDeserializer implements DebeziumDeserializationSchema<Cha
         for (int i = 0; i < texts.length; i++) {
             Field f = fields.get(i);
             try {
-                texts[i] = ValueText.toText(f.schema(), struct.get(f));
+                texts[i] = ValueText.toText(f.schema(), struct.getWithoutDefault(f.name()));
             } catch (RuntimeException e) {
                 throw new UnsupportedChangeException(
                         "column "

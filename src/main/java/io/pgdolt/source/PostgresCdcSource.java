@@ -60,7 +60,12 @@ public final class PostgresCdcSource {
         dbz.setProperty("hstore.handling.mode", "json");
         // Deliver TRUNCATE so it can never be skipped silently.
         dbz.setProperty("truncate.handling.mode", "include");
-        dbz.setProperty("include.unknown.datatypes", "false");
+        // Types without a Debezium mapping (tsvector, geometric, ...) arrive as their text output
+        // instead of being left out of the event; ValueText passes that text on.
+        dbz.setProperty("include.unknown.datatypes", "true");
+        // Every column schema names its primary type, length and scale: schema changes are
+        // detected by comparing them (ChangeEventDeserializer).
+        dbz.setProperty("column.propagate.source.type", ".*");
 
         PostgresSourceBuilder<ChangeEvent> builder =
                 PostgresSourceBuilder.PostgresIncrementalSource.<ChangeEvent>builder()
@@ -75,7 +80,7 @@ public final class PostgresCdcSource {
                         .heartbeatInterval(p.heartbeatInterval())
                         .lsnCommitCheckpointsDelay(config.pipeline().slotConfirmDelayCheckpoints())
                         .debeziumProperties(dbz)
-                        .deserializer(new ChangeEventDeserializer(published));
+                        .deserializer(new ChangeEventDeserializer(published, p));
         if (!p.tables().isEmpty()) {
             // A chosen subset of the publication. (Replicating the whole publication needs no
             // filter: pgoutput sends only published tables, and Debezium's name patterns do not
@@ -92,7 +97,7 @@ public final class PostgresCdcSource {
                 p.database(),
                 tables);
         return new TransactionAwarePostgresSource<>(
-                builder.getConfigFactory(), new ChangeEventDeserializer(published));
+                builder.getConfigFactory(), new ChangeEventDeserializer(published, p));
     }
 
     /**
@@ -211,6 +216,7 @@ public final class PostgresCdcSource {
             Connection c, PipelineConfig.Primary p, List<TableId> tables) throws SQLException {
         boolean columnLists = c.getMetaData().getDatabaseMajorVersion() >= 15;
         Map<TableId, SourceTables.Table> byId = new HashMap<>();
+        List<String> problems = new ArrayList<>();
         for (TableId t : tables) {
             Set<String> published = null;
             if (columnLists) {
@@ -232,16 +238,28 @@ public final class PostgresCdcSource {
             }
             LinkedHashMap<String, String> cols = new LinkedHashMap<>();
             Map<String, String> typeNames = new HashMap<>();
+            Set<String> notNull = new HashSet<>();
+            Map<String, List<String>> enums = new HashMap<>();
+            Map<String, String> ddlTypes = new HashMap<>();
             try (PreparedStatement ps =
                     c.prepareStatement(
                             "SELECT a.attname, format_type(a.atttypid, a.atttypmod),"
                                     // A domain compares as its base type, as the replica's
                                     // information_schema reports it.
                                     + " CASE WHEN ty.typtype = 'd' THEN bt.typname"
-                                    + " ELSE ty.typname END"
+                                    + " ELSE ty.typname END,"
+                                    + " a.attnotnull,"
+                                    + " CASE WHEN ty.typtype = 'e' THEN ty.oid"
+                                    + " WHEN et.typtype = 'e' THEN et.oid END::int8,"
+                                    + " coalesce(et.typtype = 'd', false),"
+                                    + " CASE WHEN ty.typtype = 'd'"
+                                    + " THEN format_type(ty.typbasetype, ty.typtypmod)"
+                                    + " ELSE format_type(a.atttypid, a.atttypmod) END"
                                     + " FROM pg_attribute a"
                                     + " JOIN pg_type ty ON ty.oid = a.atttypid"
                                     + " LEFT JOIN pg_type bt ON bt.oid = ty.typbasetype"
+                                    + " LEFT JOIN pg_type et ON et.oid = ty.typelem"
+                                    + " AND ty.typcategory = 'A'"
                                     + " JOIN pg_class r ON r.oid = a.attrelid"
                                     + " JOIN pg_namespace n ON n.oid = r.relnamespace"
                                     + " WHERE n.nspname = ? AND r.relname = ? AND a.attnum > 0"
@@ -251,14 +269,46 @@ public final class PostgresCdcSource {
                 ps.setString(2, t.table());
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
-                        if (published == null || published.contains(rs.getString(1))) {
-                            cols.put(rs.getString(1), rs.getString(2));
-                            typeNames.put(rs.getString(1), rs.getString(3));
+                        String name = rs.getString(1);
+                        if (published != null && !published.contains(name)) {
+                            continue;
+                        }
+                        String display = rs.getString(2);
+                        cols.put(name, display);
+                        typeNames.put(name, rs.getString(3));
+                        if (rs.getBoolean(4)) {
+                            notNull.add(name);
+                        }
+                        long enumOid = rs.getLong(5);
+                        if (!rs.wasNull()) {
+                            enums.putAll(enumType(c, enumOid));
+                        }
+                        ddlTypes.put(name, rs.getString(7));
+                        String why =
+                                rs.getBoolean(6)
+                                        ? "the connector does not decode arrays of domain types"
+                                        : NOT_DECODED.get(rs.getString(3));
+                        if (why != null) {
+                            problems.add(
+                                    "column "
+                                            + name
+                                            + " of "
+                                            + t
+                                            + " ("
+                                            + display
+                                            + ") cannot be replicated: "
+                                            + why
+                                            + "; leave it out of the publication (a column list)");
                         }
                     }
                 }
             }
-            byId.put(t, identity(c, t, cols, typeNames));
+            byId.put(t, identity(c, t, cols, typeNames, ddlTypes, notNull, enums));
+        }
+        if (!problems.isEmpty()) {
+            throw new ConfigException(
+                    "the primary publishes columns pgdolt cannot replicate:\n  - "
+                            + String.join("\n  - ", problems));
         }
         return new SourceTables(byId);
     }
@@ -271,7 +321,10 @@ public final class PostgresCdcSource {
             Connection c,
             TableId t,
             LinkedHashMap<String, String> cols,
-            Map<String, String> typeNames)
+            Map<String, String> typeNames,
+            Map<String, String> ddlTypes,
+            Set<String> notNull,
+            Map<String, List<String>> enums)
             throws SQLException {
         char kind;
         try (PreparedStatement ps =
@@ -286,29 +339,75 @@ public final class PostgresCdcSource {
                 kind = rs.getString(1).charAt(0);
             }
         }
-        List<String> identity = new ArrayList<>();
-        if (kind == 'd' || kind == 'i' || kind == 'f') {
-            try (PreparedStatement ps =
-                    c.prepareStatement(
-                            "SELECT a.attname FROM pg_index i"
-                                    + " JOIN pg_class r ON r.oid = i.indrelid"
-                                    + " JOIN pg_namespace n ON n.oid = r.relnamespace"
-                                    + " JOIN pg_attribute a ON a.attrelid = r.oid"
-                                    + " AND a.attnum = ANY(i.indkey)"
-                                    + " WHERE n.nspname = ? AND r.relname = ? AND "
-                                    + (kind == 'i' ? "i.indisreplident" : "i.indisprimary")
-                                    + " ORDER BY array_position(i.indkey::int2[], a.attnum)")) {
-                ps.setString(1, t.schema());
-                ps.setString(2, t.table());
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        identity.add(rs.getString(1));
+        List<String> identity =
+                kind == 'd' || kind == 'i' || kind == 'f'
+                        ? keyColumns(c, t, kind == 'i' ? "i.indisreplident" : "i.indisprimary")
+                        : List.of();
+        List<String> primaryKey =
+                kind == 'i' ? keyColumns(c, t, "i.indisprimary") : List.copyOf(identity);
+        return new SourceTables.Table(
+                cols, typeNames, identity, kind == 'f', ddlTypes, notNull, primaryKey, enums);
+    }
+
+    private static List<String> keyColumns(Connection c, TableId t, String which)
+            throws SQLException {
+        List<String> key = new ArrayList<>();
+        try (PreparedStatement ps =
+                c.prepareStatement(
+                        "SELECT a.attname FROM pg_index i"
+                                + " JOIN pg_class r ON r.oid = i.indrelid"
+                                + " JOIN pg_namespace n ON n.oid = r.relnamespace"
+                                + " JOIN pg_attribute a ON a.attrelid = r.oid"
+                                + " AND a.attnum = ANY(i.indkey)"
+                                + " WHERE n.nspname = ? AND r.relname = ? AND "
+                                + which
+                                + " ORDER BY array_position(i.indkey::int2[], a.attnum)")) {
+            ps.setString(1, t.schema());
+            ps.setString(2, t.table());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    key.add(rs.getString(1));
+                }
+            }
+        }
+        return key;
+    }
+
+    /** The enum type {@code oid} as {@code format_type} prints it, with its labels in order. */
+    private static Map<String, List<String>> enumType(Connection c, long oid) throws SQLException {
+        String name = null;
+        List<String> labels = new ArrayList<>();
+        try (PreparedStatement ps =
+                c.prepareStatement(
+                        "SELECT format_type(t.oid, NULL), e.enumlabel FROM pg_type t"
+                                + " LEFT JOIN pg_enum e ON e.enumtypid = t.oid"
+                                + " WHERE t.oid = ?::oid ORDER BY e.enumsortorder")) {
+            ps.setLong(1, oid);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    name = rs.getString(1);
+                    if (rs.getString(2) != null) {
+                        labels.add(rs.getString(2));
                     }
                 }
             }
         }
-        return new SourceTables.Table(cols, typeNames, identity, kind == 'f');
+        return name == null ? Map.of() : Map.of(name, labels);
     }
+
+    /**
+     * Types whose columns the connector leaves out of change events (Debezium 1.9 has no schema for
+     * these arrays), with the reason: replicating them would leave the replica's column stale.
+     */
+    private static final Map<String, String> NOT_DECODED =
+            Map.of(
+                    "_bytea", "the connector does not decode bytea arrays",
+                    "_money", "the connector does not decode money arrays",
+                    "_interval", "the connector does not decode interval arrays",
+                    "_varbit", "the connector does not decode bit varying arrays",
+                    "_xml", "the connector does not decode xml arrays",
+                    "_point", "the connector does not decode point arrays",
+                    "_name", "the connector does not decode name arrays");
 
     private static String regexQuote(String name) {
         StringBuilder sb = new StringBuilder();

@@ -5,6 +5,7 @@ import java.io.Serializable;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The tables a pipeline replicates, read from the primary's catalog at start-up: for each, the
@@ -25,16 +26,30 @@ public record SourceTables(Map<TableId, Table> byId) implements Serializable {
      * @param identity the columns that identify a row in UPDATE and DELETE: the replica identity
      *     index or the primary key; empty without either (then FULL means the whole old row)
      * @param fullIdentity REPLICA IDENTITY FULL
+     * @param ddlTypes published column name to the type a created replica column gets (a domain's
+     *     base type for a domain)
+     * @param notNull the published columns declared NOT NULL
+     * @param primaryKey the primary key columns in key order; empty without one
+     * @param enums per enum type used by a column (as {@code format_type} prints it), its labels in
+     *     order
      */
     public record Table(
             LinkedHashMap<String, String> columns,
             Map<String, String> typeNames,
             List<String> identity,
-            boolean fullIdentity)
+            boolean fullIdentity,
+            Map<String, String> ddlTypes,
+            Set<String> notNull,
+            List<String> primaryKey,
+            Map<String, List<String>> enums)
             implements Serializable {
         public Table {
             identity = List.copyOf(identity);
             typeNames = Map.copyOf(typeNames);
+            ddlTypes = Map.copyOf(ddlTypes);
+            notNull = Set.copyOf(notNull);
+            primaryKey = List.copyOf(primaryKey);
+            enums = Map.copyOf(enums);
         }
     }
 

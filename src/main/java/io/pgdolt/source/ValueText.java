@@ -111,9 +111,14 @@ final class ValueText {
                 return ((Boolean) value) ? "t" : "f";
             case BYTES:
                 byte[] b = bytes(value);
-                return Arrays.equals(b, UNAVAILABLE_BYTES) ? RowChange.UNCHANGED : byteaHex(b);
+                if (Arrays.equals(b, UNAVAILABLE_BYTES)) {
+                    return RowChange.UNCHANGED;
+                }
+                // A type the connector has no mapping for (include.unknown.datatypes) arrives as
+                // the bytes of its text output; only bytea is binary.
+                return isUnknownType(schema) ? new String(b, StandardCharsets.UTF_8) : byteaHex(b);
             case ARRAY:
-                return arrayText(schema.valueSchema(), (List<?>) value);
+                return arrayText(schema.valueSchema(), (List<?>) value, isUnknownType(schema));
             default:
                 throw new UnsupportedValueException(
                         "values of Connect type "
@@ -121,6 +126,15 @@ final class ValueText {
                                 + (logical == null ? "" : " (" + logical + ")")
                                 + " are not supported");
         }
+    }
+
+    /** True for bytes that carry the text of a type the connector does not map. */
+    private static boolean isUnknownType(Schema schema) {
+        String type =
+                schema.parameters() == null
+                        ? null
+                        : schema.parameters().get(ChangeEventDeserializer.SOURCE_TYPE);
+        return type != null && !"BYTEA".equals(type) && !"_BYTEA".equals(type);
     }
 
     private static final java.util.regex.Pattern ISO_INTERVAL =
@@ -233,13 +247,17 @@ final class ValueText {
     }
 
     /** A one-dimensional array literal, every element quoted so no content needs special care. */
-    private static String arrayText(Schema elementSchema, List<?> elements) {
+    private static String arrayText(Schema elementSchema, List<?> elements, boolean unknownType) {
         StringBuilder sb = new StringBuilder("{");
         for (int i = 0; i < elements.size(); i++) {
             if (i > 0) {
                 sb.append(',');
             }
-            String text = toText(elementSchema, elements.get(i));
+            Object element = elements.get(i);
+            String text =
+                    unknownType && element != null && elementSchema.type() == Schema.Type.BYTES
+                            ? new String(bytes(element), StandardCharsets.UTF_8)
+                            : toText(elementSchema, element);
             if (text == null) {
                 sb.append("NULL");
             } else if (RowChange.isUnchanged(text)) {

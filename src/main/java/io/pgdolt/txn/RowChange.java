@@ -39,7 +39,19 @@ public record RowChange(
         UPDATE((byte) 2),
         DELETE((byte) 3),
         /** All rows of the table are removed; no key, no image. */
-        TRUNCATE((byte) 4);
+        TRUNCATE((byte) 4),
+        /**
+         * A column the table gained on the primary (ADD COLUMN), placed before the first change
+         * that carries it; see {@link #columnAdded}. Not a row change: the replica gains the column
+         * (if the configuration allows) and, at this point of the transaction, the rows that
+         * existed before it get the value the primary gave them.
+         */
+        COLUMN_ADDED((byte) 5),
+        /**
+         * A schema change on the primary that cannot be carried (a dropped, renamed or retyped
+         * column); see {@link #refused}. The transaction holding it is not applied.
+         */
+        SCHEMA_CHANGE_REFUSED((byte) 6);
 
         private final byte code;
 
@@ -49,6 +61,13 @@ public record RowChange(
 
         public byte code() {
             return code;
+        }
+
+        /**
+         * True for a change of rows (INSERT, UPDATE, DELETE, TRUNCATE), false for a schema change.
+         */
+        public boolean isRow() {
+            return code <= TRUNCATE.code;
         }
 
         public static Op ofCode(byte code) {
@@ -74,8 +93,15 @@ public record RowChange(
         if ((op == Op.UPDATE || op == Op.DELETE) && keyColumns.length == 0) {
             throw new IllegalArgumentException(op + " on " + table + " has no key columns");
         }
-        if ((op == Op.DELETE || op == Op.TRUNCATE) && columns.length != 0) {
-            throw new IllegalArgumentException("DELETE on " + table + " carries a new image");
+        if ((op == Op.DELETE || op == Op.TRUNCATE || op == Op.SCHEMA_CHANGE_REFUSED)
+                && columns.length != 0) {
+            throw new IllegalArgumentException(op + " on " + table + " carries a new image");
+        }
+        if (op == Op.COLUMN_ADDED && (keyColumns.length != 2 || columns.length != 1)) {
+            throw new IllegalArgumentException("malformed COLUMN_ADDED of " + table);
+        }
+        if (op == Op.SCHEMA_CHANGE_REFUSED && keyColumns.length != 1) {
+            throw new IllegalArgumentException("malformed SCHEMA_CHANGE_REFUSED of " + table);
         }
     }
 
@@ -94,6 +120,63 @@ public record RowChange(
     public static RowChange truncate(TableId table) {
         return new RowChange(
                 table, Op.TRUNCATE, new String[0], new String[0], new String[0], new String[0]);
+    }
+
+    /**
+     * The column {@code name} was added to {@code table} on the primary.
+     *
+     * @param sqlType the column's type as the primary's {@code format_type} prints it; null if the
+     *     primary's catalog no longer has the column
+     * @param typeName the type's catalog name ({@code int4}, an enum's name, a domain's base type)
+     * @param fill what the rows that existed before the column got: null for NULL, a text value
+     *     (the default of a fast ADD COLUMN ... DEFAULT), or {@link #UNCHANGED} if it cannot be
+     *     known from the primary (a volatile default, whose values are not in the WAL)
+     */
+    public static RowChange columnAdded(
+            TableId table, String name, String sqlType, String typeName, String fill) {
+        return new RowChange(
+                table,
+                Op.COLUMN_ADDED,
+                new String[] {"type", "type_name"},
+                new String[] {sqlType, typeName},
+                new String[] {name},
+                new String[] {fill});
+    }
+
+    /** A schema change of {@code table} that is not carried, and why. */
+    public static RowChange refused(TableId table, String reason) {
+        return new RowChange(
+                table,
+                Op.SCHEMA_CHANGE_REFUSED,
+                new String[] {"reason"},
+                new String[] {reason},
+                new String[0],
+                new String[0]);
+    }
+
+    /** For {@link Op#COLUMN_ADDED}: the added column's name. */
+    public String addedColumn() {
+        return columns[0];
+    }
+
+    /** For {@link Op#COLUMN_ADDED}: the column's SQL type, null if unknown. */
+    public String addedType() {
+        return keyValues[0];
+    }
+
+    /** For {@link Op#COLUMN_ADDED}: the type's catalog name. */
+    public String addedTypeName() {
+        return keyValues[1];
+    }
+
+    /** For {@link Op#COLUMN_ADDED}: the value of existing rows (see {@link #columnAdded}). */
+    public String addedFill() {
+        return values[0];
+    }
+
+    /** For {@link Op#SCHEMA_CHANGE_REFUSED}: why it is not carried. */
+    public String refusal() {
+        return keyValues[0];
     }
 
     /** True if {@code value} is the unchanged-TOAST marker. */
@@ -131,6 +214,12 @@ public record RowChange(
     /** Never prints values: they may be personal data. */
     @Override
     public String toString() {
+        if (op == Op.COLUMN_ADDED) {
+            return op + " " + table + " " + addedColumn() + " " + addedType();
+        }
+        if (op == Op.SCHEMA_CHANGE_REFUSED) {
+            return op + " " + table;
+        }
         return op + " " + table + " key " + Arrays.toString(keyColumns);
     }
 }

@@ -20,9 +20,11 @@ import java.util.List;
 final class TxnCodec {
     /**
      * Current format version. 2 added a flags byte per row change (bit 0: full-row key) and the
-     * TRUNCATE op; version 1 data is still read.
+     * TRUNCATE op; 3 added the schema-change ops COLUMN_ADDED and SCHEMA_CHANGE_REFUSED (same
+     * layout, so that a release reading only 1 and 2 refuses them by version rather than by op).
+     * Versions 1 and 2 are still read.
      */
-    static final byte VERSION = 2;
+    static final byte VERSION = 3;
 
     private static final byte VALUE_NULL = 0;
     private static final byte VALUE_TEXT = 1;
@@ -32,13 +34,13 @@ final class TxnCodec {
 
     static byte readVersion(DataInput in, String what) throws IOException {
         byte version = in.readByte();
-        if (version != 1 && version != 2) {
+        if (version < 1 || version > 3) {
             throw new IOException(
                     "cannot read "
                             + what
                             + " written in format version "
                             + version
-                            + " (this release reads versions 1 and 2); was the state written by a"
+                            + " (this release reads versions 1 to 3); was the state written by a"
                             + " newer pgdolt?");
         }
         return version;
@@ -68,7 +70,16 @@ final class TxnCodec {
 
     private static RowChange readRowChangeBody(DataInput in, byte version) throws IOException {
         TableId table = new TableId(readString(in), readString(in));
-        RowChange.Op op = RowChange.Op.ofCode(in.readByte());
+        byte code = in.readByte();
+        RowChange.Op op;
+        try {
+            op = RowChange.Op.ofCode(code);
+        } catch (IllegalArgumentException e) {
+            throw new IOException("corrupt row change: " + e.getMessage(), e);
+        }
+        if (version < 3 && !op.isRow()) {
+            throw new IOException("corrupt row change: op " + op + " in format version " + version);
+        }
         String[] keyColumns = readNames(in);
         String[] keyValues = readValues(in);
         String[] columns = readNames(in);

@@ -9,6 +9,7 @@ import io.pgdolt.replica.DoltgresDialect;
 import io.pgdolt.replica.PostgresDialect;
 import io.pgdolt.replica.ReplicaDialect;
 import io.pgdolt.replica.ReplicaSession;
+import io.pgdolt.replica.SchemaPolicy;
 import io.pgdolt.testing.Db;
 import io.pgdolt.testing.TestServers;
 import io.pgdolt.txn.Lsn;
@@ -70,8 +71,12 @@ class ReplicaSessionITCase {
                         ? new DoltgresDialect(true, "t <t@example.com>")
                         : new PostgresDialect();
         Secret pw = new Secret(db.password());
-        try (ReplicaSession a = ReplicaSession.open(db.url(), db.user(), pw, dialect, "p1");
-                ReplicaSession b = ReplicaSession.open(db.url(), db.user(), pw, dialect, "p1")) {
+        try (ReplicaSession a =
+                        ReplicaSession.open(
+                                db.url(), db.user(), pw, dialect, "p1", SchemaPolicy.STRICT);
+                ReplicaSession b =
+                        ReplicaSession.open(
+                                db.url(), db.user(), pw, dialect, "p1", SchemaPolicy.STRICT)) {
             assertThat(a.appliedLsn()).isEqualTo(Lsn.ZERO);
             assertThat(b.appliedLsn()).isEqualTo(Lsn.ZERO);
 

@@ -108,4 +108,94 @@ class SchemaRulesITCase {
                             "column t of public.b (time with time zone) cannot be replicated");
         }
     }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"doltgres", "postgres"})
+    void createTablesBuildsMissingTablesFromThePrimaryCatalog(String kind) throws Exception {
+        try (ReplicationFixture f =
+                ReplicationFixture.createOnPrimaryOnly(
+                        kind,
+                        "create",
+                        List.of("\"Sales\".orders", "plain", "net"),
+                        "CREATE SCHEMA \"Sales\"",
+                        "CREATE TYPE mood AS ENUM ('sad', 'ok', 'it''s fine')",
+                        "CREATE TABLE \"Sales\".orders (id bigint, line int,"
+                                + " note varchar(20) NOT NULL, amount numeric(12,2), m mood,"
+                                + " ms mood[], tags text[], PRIMARY KEY (id, line))",
+                        "CREATE DOMAIN posint AS int CHECK (VALUE > 0)",
+                        "CREATE TABLE plain (k uuid PRIMARY KEY, v jsonb, p posint)",
+                        "CREATE TABLE net (id int PRIMARY KEY, ip inet, mac macaddr,"
+                                + " r int4range, doc tsvector)")) {
+            if ("doltgres".equals(kind)) {
+                // Types Doltgres lacks are refused, naming table, column and type, and nothing
+                // is created.
+                f.withReplicaYaml("create_tables: true");
+                assertThatThrownBy(
+                                () ->
+                                        PipelineBuilder.build(
+                                                StreamExecutionEnvironment
+                                                        .getExecutionEnvironment(),
+                                                f.config()))
+                        .isInstanceOf(ConfigException.class)
+                        .hasMessageContaining(
+                                "column ip of public.net has type inet, which the replica lacks:"
+                                        + " map it to text (replica.type_mapping: {inet: text})")
+                        .hasMessageContaining("column doc of public.net has type tsvector");
+                assertThat(
+                                f.replica.value(
+                                        "SELECT count(*) FROM information_schema.tables WHERE"
+                                                + " table_name IN ('orders', 'plain', 'net')"))
+                        .isEqualTo("0");
+            }
+            f.withReplicaYaml(
+                    "create_tables: true",
+                    "type_mapping: {inet: text, macaddr: text, int4range: text, tsvector: text}");
+            f.start(StreamExecutionEnvironment.getExecutionEnvironment());
+            long last;
+            try (Connection c = f.primary.connect();
+                    Statement st = c.createStatement()) {
+                c.setAutoCommit(false);
+                st.execute(
+                        "INSERT INTO \"Sales\".orders VALUES (1, 1, 'first', 12.5, 'ok',"
+                                + " '{sad,\"it''s fine\"}', '{a,NULL}'),"
+                                + " (1, 2, 'second', NULL, NULL, NULL, NULL)");
+                st.execute(
+                        "INSERT INTO plain VALUES ('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',"
+                                + " '{\"k\": [1, \"\\u00e9\"]}', 5)");
+                st.execute(
+                        "INSERT INTO net VALUES (1, '192.168.0.1/24', '08:00:2b:01:02:03',"
+                                + " '[1,10)', to_tsvector('english', 'The quick brown foxes')),"
+                                + " (2, '::1', NULL, 'empty', '')");
+                c.commit();
+                st.execute("UPDATE \"Sales\".orders SET m = 'it''s fine' WHERE line = 2");
+                st.execute("UPDATE net SET ip = '10.0.0.0/8' WHERE id = 2");
+                st.execute("DELETE FROM net WHERE id = 1");
+                last = ReplicationFixture.currentXid(c);
+                c.commit();
+            }
+            f.awaitApplied(last, Duration.ofMinutes(2));
+            f.assertTablesEqual();
+            assertThat(f.replica.rows("SELECT ip, r, doc FROM net"))
+                    .containsExactly(java.util.Arrays.asList("10.0.0.0/8", "empty", ""));
+            // Created with the primary's key and NOT NULL: the replica enforces them too.
+            assertThatThrownBy(
+                            () ->
+                                    f.replica.exec(
+                                            "INSERT INTO \"Sales\".orders (id, line, note)"
+                                                    + " VALUES (1, 1, 'duplicate key')"))
+                    .isInstanceOf(java.sql.SQLException.class);
+            assertThatThrownBy(
+                            () ->
+                                    f.replica.exec(
+                                            "INSERT INTO \"Sales\".orders (id, line)"
+                                                    + " VALUES (9, 9)"))
+                    .isInstanceOf(java.sql.SQLException.class);
+            assertThat(
+                            f.replica.rows(
+                                    "SELECT column_name, udt_name FROM information_schema.columns"
+                                        + " WHERE table_name = 'net' ORDER BY ordinal_position"))
+                    .extracting(r -> r.get(1))
+                    .containsExactly("int4", "text", "text", "text", "text");
+        }
+    }
 }

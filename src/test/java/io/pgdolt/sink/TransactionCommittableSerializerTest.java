@@ -14,16 +14,18 @@ class TransactionCommittableSerializerTest {
             new TransactionCommittableSerializer();
 
     @Test
-    void readsStoredPayloadsOfBothFormats() throws IOException {
+    void readsStoredPayloadsOfEveryFormat() throws IOException {
         SourceTransaction v1 = serializer.deserialize(1, stored("source-transaction-v1.bin"));
         assertThat(v1.xid()).isEqualTo(4_294_967_295L);
         assertThat(v1.commitLsn().toString()).isEqualTo("16/B374D848");
         assertThat(v1.changes()).hasSize(4);
-        byte[] v2bytes = stored("source-transaction-v2.bin");
-        SourceTransaction v2 = serializer.deserialize(1, v2bytes);
+        SourceTransaction v2 = serializer.deserialize(1, stored("source-transaction-v2.bin"));
         assertThat(v2.changes()).hasSize(6);
+        byte[] v3bytes = stored("source-transaction-v3.bin");
+        SourceTransaction v3 = serializer.deserialize(1, v3bytes);
+        assertThat(v3.changes()).hasSize(10);
         assertThat(serializer.getVersion()).isEqualTo(1);
-        assertThat(serializer.serialize(v2)).isEqualTo(v2bytes);
+        assertThat(serializer.serialize(v3)).isEqualTo(v3bytes);
     }
 
     @Test

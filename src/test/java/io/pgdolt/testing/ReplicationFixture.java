@@ -28,6 +28,7 @@ public final class ReplicationFixture implements AutoCloseable {
     public final Db replica;
     public final List<String> tables;
     private final String extraYaml;
+    private String replicaYaml = "";
     private JobClient job;
 
     private ReplicationFixture(
@@ -54,6 +55,20 @@ public final class ReplicationFixture implements AutoCloseable {
         return createWithYaml(kind, prefix, tables, "", ddl);
     }
 
+    /**
+     * Like {@link #create}, but {@code ddl} runs on the primary only: the replica database starts
+     * empty (for {@code replica.create_tables}, or types the replica lacks).
+     */
+    public static ReplicationFixture createOnPrimaryOnly(
+            String kind, String prefix, List<String> tables, String... ddl) throws SQLException {
+        ReplicationFixture f = createWithYaml(kind, prefix, List.of(), "");
+        f.primary.exec(ddl);
+        f.primary.exec(
+                "CREATE PUBLICATION " + f.name + " FOR TABLE " + String.join(", ", tables),
+                "SELECT pg_create_logical_replication_slot('" + f.name + "', 'pgoutput')");
+        return new ReplicationFixture(kind, f.name, f.primary, f.replica, tables, "");
+    }
+
     /** Like {@link #create}, with extra YAML lines appended to the job's configuration. */
     public static ReplicationFixture createWithYaml(
             String kind, String prefix, List<String> tables, String extraYaml, String... ddl)
@@ -69,10 +84,22 @@ public final class ReplicationFixture implements AutoCloseable {
         Db replica = replicaServer.withDatabase(name);
         primary.exec(ddl);
         replica.exec(ddl);
-        primary.exec(
-                "CREATE PUBLICATION " + name + " FOR TABLE " + String.join(", ", tables),
-                "SELECT pg_create_logical_replication_slot('" + name + "', 'pgoutput')");
+        if (!tables.isEmpty()) {
+            primary.exec(
+                    "CREATE PUBLICATION " + name + " FOR TABLE " + String.join(", ", tables),
+                    "SELECT pg_create_logical_replication_slot('" + name + "', 'pgoutput')");
+        }
         return new ReplicationFixture(kind, name, primary, replica, tables, extraYaml);
+    }
+
+    /** Adds lines (indented by two spaces) to the job configuration's {@code replica} section. */
+    public ReplicationFixture withReplicaYaml(String... lines) {
+        StringBuilder sb = new StringBuilder();
+        for (String line : lines) {
+            sb.append("\n  ").append(line);
+        }
+        replicaYaml = sb.toString();
+        return this;
     }
 
     /** The job configuration, in the YAML form users write. */
@@ -93,7 +120,7 @@ public final class ReplicationFixture implements AutoCloseable {
                 "  url: " + replica.url(),
                 "  user: " + replica.user(),
                 "  password: ${TEST_REPLICA_PASSWORD}",
-                "  author: pgdolt test <pgdolt-test@example.com>",
+                "  author: pgdolt test <pgdolt-test@example.com>" + replicaYaml,
                 "pipeline:",
                 "  checkpoint_interval: 500ms",
                 "  slot_confirm_delay_checkpoints: 1",

@@ -75,8 +75,41 @@ class TxnSerializationTest {
                 sample().xid(), sample().commitLsn(), sample().commitTime(), changes);
     }
 
+    /** The transaction stored in {@code serialized/source-transaction-v3.bin}. */
+    static SourceTransaction sampleV3() {
+        List<RowChange> changes = new java.util.ArrayList<>(sampleV2().changes());
+        TableId accounts = new TableId("public", "accounts");
+        changes.add(RowChange.columnAdded(accounts, "note 2", "numeric(10,2)", "numeric", "0.50"));
+        changes.add(RowChange.columnAdded(accounts, "gone", null, "INT4", RowChange.UNCHANGED));
+        changes.add(RowChange.columnAdded(accounts, "n", "integer", "int4", null));
+        changes.add(RowChange.refused(accounts, "column id of public.accounts changed type"));
+        return new SourceTransaction(
+                sample().xid(), sample().commitLsn(), sample().commitTime(), changes);
+    }
+
     @Test
-    void readsAndWritesStoredVersion2Bytes() throws IOException {
+    void readsAndWritesStoredVersion3Bytes() throws IOException {
+        byte[] stored = resource("serialized/source-transaction-v3.bin");
+        assertThat(stored[0]).isEqualTo((byte) 3);
+        SourceTransaction read =
+                SourceTransactionSerializer.INSTANCE.deserialize(new DataInputDeserializer(stored));
+        assertThat(read).isEqualTo(sampleV3());
+        RowChange added = read.changes().get(6);
+        assertThat(added.op()).isEqualTo(RowChange.Op.COLUMN_ADDED);
+        assertThat(added.addedColumn()).isEqualTo("note 2");
+        assertThat(added.addedType()).isEqualTo("numeric(10,2)");
+        assertThat(added.addedFill()).isEqualTo("0.50");
+        assertThat(read.changes().get(7).addedType()).isNull();
+        assertThat(RowChange.isUnchanged(read.changes().get(7).addedFill())).isTrue();
+        assertThat(read.changes().get(8).addedFill()).isNull();
+        assertThat(read.changes().get(9).refusal()).contains("changed type");
+        DataOutputSerializer out = new DataOutputSerializer(1024);
+        SourceTransactionSerializer.INSTANCE.serialize(sampleV3(), out);
+        assertThat(out.getCopyOfBuffer()).isEqualTo(stored);
+    }
+
+    @Test
+    void readsStoredVersion2Bytes() throws IOException {
         byte[] stored = resource("serialized/source-transaction-v2.bin");
         assertThat(stored[0]).isEqualTo((byte) 2);
         SourceTransaction read =
@@ -84,9 +117,20 @@ class TxnSerializationTest {
         assertThat(read).isEqualTo(sampleV2());
         assertThat(read.changes().get(4).fullRowKey()).isTrue();
         assertThat(read.changes().get(5).op()).isEqualTo(RowChange.Op.TRUNCATE);
+    }
+
+    @Test
+    void refusesSchemaChangeOpsInOlderVersions() throws IOException {
         DataOutputSerializer out = new DataOutputSerializer(1024);
-        SourceTransactionSerializer.INSTANCE.serialize(sampleV2(), out);
-        assertThat(out.getCopyOfBuffer()).isEqualTo(stored);
+        SourceTransactionSerializer.INSTANCE.serialize(sampleV3(), out);
+        byte[] bytes = out.getCopyOfBuffer();
+        bytes[0] = 2;
+        assertThatThrownBy(
+                        () ->
+                                SourceTransactionSerializer.INSTANCE.deserialize(
+                                        new DataInputDeserializer(bytes)))
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("COLUMN_ADDED in format version 2");
     }
 
     @Test
@@ -104,7 +148,7 @@ class TxnSerializationTest {
 
     @Test
     void rowChangeAndEventRoundTrip() throws IOException {
-        for (RowChange c : sampleV2().changes()) {
+        for (RowChange c : sampleV3().changes()) {
             DataOutputSerializer out = new DataOutputSerializer(64);
             RowChangeSerializer.INSTANCE.serialize(c, out);
             assertThat(
