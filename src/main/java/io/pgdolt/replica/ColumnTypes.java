@@ -48,7 +48,8 @@ final class ColumnTypes {
         Map<String, String> cols = new LinkedHashMap<>();
         try (PreparedStatement ps =
                 c.prepareStatement(
-                        "SELECT column_name, data_type, udt_schema, udt_name"
+                        "SELECT column_name, data_type, udt_schema, udt_name,"
+                                + " character_maximum_length"
                                 + " FROM information_schema.columns"
                                 + " WHERE table_schema = ? AND table_name = ?"
                                 + " ORDER BY ordinal_position")) {
@@ -56,10 +57,20 @@ final class ColumnTypes {
             ps.setString(2, table.table());
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    cols.put(
-                            rs.getString(1),
-                            castType(rs.getString(2), rs.getString(3), rs.getString(4)));
+                    String type = castType(rs.getString(2), rs.getString(3), rs.getString(4));
+                    int length = rs.getInt(5);
+                    if ("bit".equals(type) && !rs.wasNull()) {
+                        // A bare "bit" means bit(1): the cast keeps the column's length.
+                        type = "bit(" + length + ")";
+                    }
+                    cols.put(rs.getString(1), type);
                 }
+            }
+        }
+        for (Map.Entry<String, String> e : cols.entrySet()) {
+            if (e.getValue().equals("bit")) {
+                // Doltgres leaves character_maximum_length empty; its pg_attribute knows.
+                e.setValue(formatType(c, table, e.getKey()));
             }
         }
         if (cols.isEmpty()) {
@@ -70,6 +81,23 @@ final class ColumnTypes {
                             + " columns before starting the job)");
         }
         return cols;
+    }
+
+    private static String formatType(Connection c, TableId table, String column)
+            throws SQLException {
+        try (PreparedStatement ps =
+                c.prepareStatement(
+                        "SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a"
+                                + " JOIN pg_class r ON r.oid = a.attrelid"
+                                + " JOIN pg_namespace n ON n.oid = r.relnamespace"
+                                + " WHERE n.nspname = ? AND r.relname = ? AND a.attname = ?")) {
+            ps.setString(1, table.schema());
+            ps.setString(2, table.table());
+            ps.setString(3, column);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : "bit";
+            }
+        }
     }
 
     static String castType(String dataType, String udtSchema, String udtName) {

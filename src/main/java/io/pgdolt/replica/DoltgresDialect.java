@@ -56,6 +56,9 @@ public final class DoltgresDialect implements ReplicaDialect {
                 && (value.equals("-0.0") || value.equals("-0"))) {
             return "Doltgres cannot store the floating-point value -0 (it becomes 0)";
         }
+        if (castType.equals("date") && (value.equals("infinity") || value.equals("-infinity"))) {
+            return "Doltgres cannot store the date " + value + " (it is out of its range)";
+        }
         if (castType.endsWith("[]")
                 && (value.contains("\\\\") || value.contains("{\"\"") || value.contains(",\"\""))) {
             return "Doltgres cannot parse array elements that are empty strings or contain"

@@ -254,7 +254,8 @@ public final class PostgresCdcSource {
                                     + " coalesce(et.typtype = 'd', false),"
                                     + " CASE WHEN ty.typtype = 'd'"
                                     + " THEN format_type(ty.typbasetype, ty.typtypmod)"
-                                    + " ELSE format_type(a.atttypid, a.atttypmod) END"
+                                    + " ELSE format_type(a.atttypid, a.atttypmod) END,"
+                                    + " coalesce(et.typtype = 'e', false)"
                                     + " FROM pg_attribute a"
                                     + " JOIN pg_type ty ON ty.oid = a.atttypid"
                                     + " LEFT JOIN pg_type bt ON bt.oid = ty.typbasetype"
@@ -284,10 +285,14 @@ public final class PostgresCdcSource {
                             enums.putAll(enumType(c, enumOid));
                         }
                         ddlTypes.put(name, rs.getString(7));
-                        String why =
-                                rs.getBoolean(6)
-                                        ? "the connector does not decode arrays of domain types"
-                                        : NOT_DECODED.get(rs.getString(3));
+                        String why = NOT_DECODED.get(rs.getString(3));
+                        if (rs.getBoolean(6)) {
+                            why = "the connector does not decode arrays of domain types";
+                        } else if (rs.getBoolean(8)) {
+                            why =
+                                    "the connector delivers arrays of enum types holding a NULL"
+                                            + " element as NULL";
+                        }
                         if (why != null) {
                             problems.add(
                                     "column "

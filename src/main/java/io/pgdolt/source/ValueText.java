@@ -31,8 +31,8 @@ final class ValueText {
 
     private static final byte[] UNAVAILABLE_BYTES =
             UNAVAILABLE_PLACEHOLDER.getBytes(StandardCharsets.UTF_8);
-    private static final DateTimeFormatter TIMESTAMP =
-            DateTimeFormatter.ofPattern("uuuu-MM-dd HH:mm:ss.SSSSSS");
+    private static final DateTimeFormatter MONTH_TO_MICROS =
+            DateTimeFormatter.ofPattern("-MM-dd HH:mm:ss.SSSSSS");
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss.SSSSSS");
     private static final char[] HEX = "0123456789abcdef".toCharArray();
 
@@ -59,11 +59,13 @@ final class ValueText {
         if (logical != null) {
             switch (logical) {
                 case "io.debezium.time.Date":
-                    return formatDate(LocalDate.ofEpochDay(((Number) value).longValue()));
+                    return formatDate(((Number) value).longValue());
                 case "io.debezium.time.Timestamp":
-                    return formatTimestamp(((Number) value).longValue() * 1000L);
+                    return formatTimestampMillis(((Number) value).longValue());
                 case "io.debezium.time.MicroTimestamp":
                     return formatTimestamp(((Number) value).longValue());
+                case "io.debezium.time.ZonedTimestamp":
+                    return zonedTimestamp((String) value);
                 case "io.debezium.time.NanoTimestamp":
                     return formatTimestamp(Math.floorDiv(((Number) value).longValue(), 1000L));
                 case "io.debezium.time.Time":
@@ -108,6 +110,10 @@ final class ValueText {
             case FLOAT64:
                 return floatText((Double) value, Double.toString((Double) value));
             case BOOLEAN:
+                // bit(1) arrives as a boolean too.
+                if ("BIT".equals(sourceType(schema))) {
+                    return ((Boolean) value) ? "1" : "0";
+                }
                 return ((Boolean) value) ? "t" : "f";
             case BYTES:
                 byte[] b = bytes(value);
@@ -128,12 +134,16 @@ final class ValueText {
         }
     }
 
+    /** The primary's type name (upper case) that Debezium recorded in the schema, or null. */
+    private static String sourceType(Schema schema) {
+        return schema.parameters() == null
+                ? null
+                : schema.parameters().get(ChangeEventDeserializer.SOURCE_TYPE);
+    }
+
     /** True for bytes that carry the text of a type the connector does not map. */
     private static boolean isUnknownType(Schema schema) {
-        String type =
-                schema.parameters() == null
-                        ? null
-                        : schema.parameters().get(ChangeEventDeserializer.SOURCE_TYPE);
+        String type = sourceType(schema);
         return type != null && !"BYTEA".equals(type) && !"_BYTEA".equals(type);
     }
 
@@ -178,23 +188,90 @@ final class ValueText {
         return javaText;
     }
 
-    private static String formatDate(LocalDate date) {
-        if (date.getYear() <= 0) {
-            return LocalDate.of(1 - date.getYear(), date.getMonth(), date.getDayOfMonth())
-                            .toString()
-                    + " BC";
+    /**
+     * The values Debezium gives PostgreSQL's {@code infinity} and {@code -infinity}: pgjdbc's
+     * {@code PGStatement.DATE_POSITIVE_INFINITY} and {@code DATE_NEGATIVE_INFINITY} read as epoch
+     * microseconds (timestamp), as milliseconds (timestamp(0..3)), and the epoch days of the dates
+     * Debezium picks for date.
+     */
+    private static final long INFINITY_MICROS = 9223372036825200000L;
+
+    private static final long MINUS_INFINITY_MICROS = -9223372036832400000L;
+
+    /** 4714-11-24 00:00:00 BC, PostgreSQL's earliest timestamp, in epoch microseconds. */
+    private static final long MIN_TIMESTAMP_MICROS = -211813488000000000L;
+
+    private static final long INFINITY_DAYS = LocalDate.parse("-5877611-06-21").toEpochDay();
+    private static final long MINUS_INFINITY_DAYS = LocalDate.parse("-5877611-06-22").toEpochDay();
+
+    private static String formatDate(long epochDay) {
+        if (epochDay == INFINITY_DAYS) {
+            return "infinity";
         }
-        return date.toString();
+        if (epochDay == MINUS_INFINITY_DAYS) {
+            return "-infinity";
+        }
+        LocalDate date = LocalDate.ofEpochDay(epochDay);
+        int year = date.getYear();
+        String monthDay = String.format("-%02d-%02d", date.getMonthValue(), date.getDayOfMonth());
+        return year <= 0 ? year4(1 - year) + monthDay + " BC" : year4(year) + monthDay;
+    }
+
+    /** A year as PostgreSQL prints it: at least four digits, no sign (beyond 9999 too). */
+    private static String year4(int year) {
+        return String.format("%04d", year);
+    }
+
+    private static String formatTimestampMillis(long millis) {
+        if (millis == INFINITY_MICROS / 1000) {
+            return "infinity";
+        }
+        if (millis == MINUS_INFINITY_MICROS / 1000) {
+            return "-infinity";
+        }
+        return formatTimestamp(millis * 1000L);
     }
 
     private static String formatTimestamp(long micros) {
+        if (micros == INFINITY_MICROS) {
+            return "infinity";
+        }
+        if (micros == MINUS_INFINITY_MICROS) {
+            return "-infinity";
+        }
+        if (micros < MIN_TIMESTAMP_MICROS) {
+            // Below PostgreSQL's range: the connector's microsecond value overflowed.
+            throw new UnsupportedValueException(
+                    "a timestamp after 294247-01-10 cannot be carried: the connector's microsecond"
+                            + " value overflows");
+        }
         long seconds = Math.floorDiv(micros, 1_000_000L);
         int nanos = (int) Math.floorMod(micros, 1_000_000L) * 1000;
-        LocalDateTime t = LocalDateTime.ofEpochSecond(seconds, nanos, ZoneOffset.UTC);
-        if (t.getYear() <= 0) {
-            return t.withYear(1 - t.getYear()).format(TIMESTAMP) + " BC";
+        return formatLocal(LocalDateTime.ofEpochSecond(seconds, nanos, ZoneOffset.UTC), "");
+    }
+
+    /** {@code t} in PostgreSQL's ISO output form, {@code zone} appended before any BC. */
+    private static String formatLocal(LocalDateTime t, String zone) {
+        int year = t.getYear();
+        String rest = t.format(MONTH_TO_MICROS);
+        return year <= 0 ? year4(1 - year) + rest + zone + " BC" : year4(year) + rest + zone;
+    }
+
+    /**
+     * Debezium's ISO 8601 timestamptz ({@code 2026-11-26T10:00:00.123456Z}, years beyond 9999 with
+     * a sign, BC as year 0 and below) in the form PostgreSQL parses back, in UTC.
+     */
+    static String zonedTimestamp(String iso) {
+        if (iso.equals("infinity") || iso.equals("-infinity")) {
+            return iso;
         }
-        return t.format(TIMESTAMP);
+        java.time.OffsetDateTime t;
+        try {
+            t = java.time.OffsetDateTime.parse(iso).withOffsetSameInstant(ZoneOffset.UTC);
+        } catch (java.time.format.DateTimeParseException e) {
+            throw new UnsupportedValueException("timestamptz '" + iso + "' is not ISO 8601");
+        }
+        return formatLocal(t.toLocalDateTime(), "+00");
     }
 
     private static String formatTime(long micros) {

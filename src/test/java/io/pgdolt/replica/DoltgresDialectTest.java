@@ -19,6 +19,8 @@ class DoltgresDialectTest {
         assertThat(dialect.refuse("float4", "-1.5")).isNull();
         assertThat(dialect.refuse("text[]", "{\"a\",\"\"}")).contains("empty strings");
         assertThat(dialect.refuse("text[]", "{\"back\\\\slash\"}")).contains("backslashes");
+        assertThat(dialect.refuse("date", "-infinity")).contains("out of its range");
+        assertThat(dialect.refuse("timestamp", "infinity")).isNull();
         assertThat(dialect.refuse("text[]", "{\"q\\\"uote\",NULL}")).isNull();
         assertThat(dialect.refuse("text", "")).isNull();
         assertThat(new PostgresDialect().refuse("float8", "-0.0")).isNull();

@@ -457,4 +457,36 @@ class ChangeEventDeserializerTest {
                         .build();
         assertThat(ValueText.toText(bits, new byte[] {0b00101})).isEqualTo("00101");
     }
+
+    @Test
+    void infiniteAndFarTimestampsKeepPostgresForm() {
+        Schema ts = SchemaBuilder.int64().name("io.debezium.time.MicroTimestamp").build();
+        assertThat(ValueText.toText(ts, 9223372036825200000L)).isEqualTo("infinity");
+        assertThat(ValueText.toText(ts, -9223372036832400000L)).isEqualTo("-infinity");
+        // 10000-01-01: five-digit year, no sign.
+        assertThat(ValueText.toText(ts, 253402300800000000L))
+                .isEqualTo("10000-01-01 00:00:00.000000");
+        // An overflowed value (a timestamp beyond 294247 AD) is refused, never written.
+        assertThatThrownBy(() -> ValueText.toText(ts, Long.MIN_VALUE + 5))
+                .hasMessageContaining("overflows");
+        Schema millis = SchemaBuilder.int64().name("io.debezium.time.Timestamp").build();
+        assertThat(ValueText.toText(millis, 9223372036825200L)).isEqualTo("infinity");
+        Schema date = SchemaBuilder.int32().name("io.debezium.time.Date").build();
+        assertThat(
+                        ValueText.toText(
+                                date,
+                                (int) java.time.LocalDate.parse("-5877611-06-21").toEpochDay()))
+                .isEqualTo("infinity");
+        assertThat(ValueText.toText(date, (int) java.time.LocalDate.of(20000, 2, 29).toEpochDay()))
+                .isEqualTo("20000-02-29");
+        Schema tstz = SchemaBuilder.string().name("io.debezium.time.ZonedTimestamp").build();
+        assertThat(ValueText.toText(tstz, "+12000-06-01T12:00:00.25Z"))
+                .isEqualTo("12000-06-01 12:00:00.250000+00");
+        assertThat(ValueText.toText(tstz, "-0043-03-15T12:00:00Z"))
+                .isEqualTo("0044-03-15 12:00:00.000000+00 BC");
+        assertThat(ValueText.toText(tstz, "-infinity")).isEqualTo("-infinity");
+        Schema bit1 =
+                SchemaBuilder.bool().parameter(ChangeEventDeserializer.SOURCE_TYPE, "BIT").build();
+        assertThat(ValueText.toText(bit1, true)).isEqualTo("1");
+    }
 }
