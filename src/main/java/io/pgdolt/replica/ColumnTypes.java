@@ -48,8 +48,7 @@ final class ColumnTypes {
         Map<String, String> cols = new LinkedHashMap<>();
         try (PreparedStatement ps =
                 c.prepareStatement(
-                        "SELECT column_name, data_type, udt_schema, udt_name,"
-                                + " character_maximum_length"
+                        "SELECT column_name, data_type, udt_schema, udt_name"
                                 + " FROM information_schema.columns"
                                 + " WHERE table_schema = ? AND table_name = ?"
                                 + " ORDER BY ordinal_position")) {
@@ -57,21 +56,14 @@ final class ColumnTypes {
             ps.setString(2, table.table());
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    String type = castType(rs.getString(2), rs.getString(3), rs.getString(4));
-                    int length = rs.getInt(5);
-                    if ("bit".equals(type) && !rs.wasNull()) {
-                        // A bare "bit" means bit(1): the cast keeps the column's length.
-                        type = "bit(" + length + ")";
-                    }
-                    cols.put(rs.getString(1), type);
+                    cols.put(
+                            rs.getString(1),
+                            castType(rs.getString(2), rs.getString(3), rs.getString(4)));
                 }
             }
         }
-        for (Map.Entry<String, String> e : cols.entrySet()) {
-            if (e.getValue().equals("bit")) {
-                // Doltgres leaves character_maximum_length empty; its pg_attribute knows.
-                e.setValue(formatType(c, table, e.getKey()));
-            }
+        if (!cols.isEmpty()) {
+            refine(c, table, cols);
         }
         if (cols.isEmpty()) {
             throw new ReplicaSchemaException(
@@ -83,19 +75,37 @@ final class ColumnTypes {
         return cols;
     }
 
-    private static String formatType(Connection c, TableId table, String column)
+    /**
+     * Corrections from {@code pg_attribute}: a domain is cast to its base type (the assignment to
+     * the column still checks the domain; Doltgres 1.3 cannot cast a bound parameter into a
+     * domain), and {@code bit} gets its length (a bare {@code bit} is {@code bit(1)}; Doltgres's
+     * information_schema has no length).
+     */
+    private static void refine(Connection c, TableId table, Map<String, String> cols)
             throws SQLException {
         try (PreparedStatement ps =
                 c.prepareStatement(
-                        "SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a"
+                        "SELECT a.attname, t.typtype, format_type(t.typbasetype, t.typtypmod),"
+                                + " format_type(a.atttypid, a.atttypmod), t.typname"
+                                + " FROM pg_attribute a"
                                 + " JOIN pg_class r ON r.oid = a.attrelid"
                                 + " JOIN pg_namespace n ON n.oid = r.relnamespace"
-                                + " WHERE n.nspname = ? AND r.relname = ? AND a.attname = ?")) {
+                                + " JOIN pg_type t ON t.oid = a.atttypid"
+                                + " WHERE n.nspname = ? AND r.relname = ? AND a.attnum > 0")) {
             ps.setString(1, table.schema());
             ps.setString(2, table.table());
-            ps.setString(3, column);
             try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? rs.getString(1) : "bit";
+                while (rs.next()) {
+                    String column = rs.getString(1);
+                    if (!cols.containsKey(column)) {
+                        continue;
+                    }
+                    if ("d".equals(rs.getString(2))) {
+                        cols.put(column, rs.getString(3));
+                    } else if ("bit".equals(rs.getString(5))) {
+                        cols.put(column, rs.getString(4));
+                    }
+                }
             }
         }
     }

@@ -42,10 +42,7 @@ final class SchemaCheck {
             Map.of(
                     "timetz",
                     "the connector converts time with time zone values to UTC and loses their"
-                            + " offset",
-                    "varbit",
-                    "the connector pads bit varying values to the declared length and loses their"
-                            + " length");
+                            + " offset");
 
     private SchemaCheck() {}
 
@@ -286,6 +283,32 @@ final class SchemaCheck {
                                     rs.getString(2),
                                     "YES".equalsIgnoreCase(rs.getString(3)),
                                     rs.getString(4) != null));
+                }
+            }
+        }
+        if (!cols.isEmpty()) {
+            // A domain compares as its base type (Doltgres's information_schema names the
+            // domain where PostgreSQL names the base type).
+            try (PreparedStatement ps =
+                    c.prepareStatement(
+                            "SELECT a.attname, bt.typname FROM pg_attribute a"
+                                    + " JOIN pg_class r ON r.oid = a.attrelid"
+                                    + " JOIN pg_namespace n ON n.oid = r.relnamespace"
+                                    + " JOIN pg_type t ON t.oid = a.atttypid"
+                                    + " JOIN pg_type bt ON bt.oid = t.typbasetype"
+                                    + " WHERE n.nspname = ? AND r.relname = ? AND a.attnum > 0"
+                                    + " AND t.typtype = 'd'")) {
+                ps.setString(1, t.schema());
+                ps.setString(2, t.table());
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        Column col = cols.get(rs.getString(1));
+                        if (col != null) {
+                            cols.put(
+                                    rs.getString(1),
+                                    new Column(rs.getString(2), col.nullable(), col.hasDefault()));
+                        }
+                    }
                 }
             }
         }

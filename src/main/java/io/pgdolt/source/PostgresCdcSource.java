@@ -66,6 +66,9 @@ public final class PostgresCdcSource {
         // Every column schema names its primary type, length and scale: schema changes are
         // detected by comparing them (ChangeEventDeserializer).
         dbz.setProperty("column.propagate.source.type", ".*");
+        // bit varying as its text: Debezium's mapping pads it to the declared length.
+        dbz.setProperty("converters", "pgdoltvarbit");
+        dbz.setProperty("pgdoltvarbit.type", BitVaryingConverter.class.getName());
 
         PostgresSourceBuilder<ChangeEvent> builder =
                 PostgresSourceBuilder.PostgresIncrementalSource.<ChangeEvent>builder()
