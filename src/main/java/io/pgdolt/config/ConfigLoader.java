@@ -105,6 +105,28 @@ public final class ConfigLoader {
     private static final Pattern PLACEHOLDER = Pattern.compile("\\$\\{([^}]*)}");
     private static final Pattern SLOT_NAME = Pattern.compile("[a-z0-9_]{1,63}");
     private static final Pattern PIPELINE_ID = Pattern.compile("[A-Za-z0-9_.-]{1,100}");
+
+    /**
+     * Types whose values reach pgdolt as the primary's own text output (Debezium passes them as
+     * strings, or as unknown types' text), so that a text column holds them exactly. Not money (a
+     * double) or point (a struct).
+     */
+    private static final Set<String> MAPPABLE_TYPES =
+            Set.of(
+                    "inet",
+                    "cidr",
+                    "macaddr",
+                    "macaddr8",
+                    "int4range",
+                    "int8range",
+                    "numrange",
+                    "daterange",
+                    "tsrange",
+                    "tstzrange",
+                    "tsvector",
+                    "tsquery",
+                    "xml");
+
     private static final Pattern TYPE_NAME = Pattern.compile("_?[a-z][a-z0-9_]{0,62}");
     private static final Pattern AUTHOR = Pattern.compile("[^<>]+ <[^<>]+>");
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)?");
@@ -315,6 +337,16 @@ public final class ConfigLoader {
                                 + type
                                 + "' is not a type name as the primary's catalog spells it"
                                 + " (e.g. inet, macaddr, int4range, tsvector)");
+            }
+            String element = type.startsWith("_") ? type.substring(1) : type;
+            if (!MAPPABLE_TYPES.contains(element)) {
+                throw new ConfigException(
+                        "replica.type_mapping: "
+                                + type
+                                + " cannot be mapped: its values do not arrive from the connector"
+                                + " as the primary's text (mappable: "
+                                + String.join(", ", new java.util.TreeSet<>(MAPPABLE_TYPES))
+                                + ")");
             }
             String target = section.string(type, null).toLowerCase(Locale.ROOT);
             if (!"text".equals(target)) {

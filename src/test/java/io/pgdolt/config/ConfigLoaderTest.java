@@ -54,6 +54,25 @@ class ConfigLoaderTest {
         assertThat(c.replica().doltCommitPerTransaction()).isTrue();
         assertThat(c.pipeline().id()).isEqualTo("doltgres_slot");
         assertThat(c.pipeline().checkpointInterval()).isEqualTo(Duration.ofSeconds(1));
+        // Schema following is off unless asked for.
+        assertThat(c.replica().createTables()).isFalse();
+        assertThat(c.replica().addColumns()).isFalse();
+        assertThat(c.replica().typeMapping()).isEmpty();
+    }
+
+    @Test
+    void readsSchemaPolicy() {
+        PipelineConfig c =
+                ConfigLoader.parse(
+                        DOLTGRES_FILE
+                                + "replica:\n  create_tables: true\n  add_columns: yes\n"
+                                + "  type_mapping:\n    inet: text\n    _macaddr: TEXT\n",
+                        ENV);
+        assertThat(c.replica().createTables()).isTrue();
+        assertThat(c.replica().addColumns()).isTrue();
+        assertThat(c.replica().typeMapping())
+                .containsEntry("inet", "text")
+                .containsEntry("_macaddr", "text");
     }
 
     @Test
@@ -137,6 +156,20 @@ class ConfigLoaderTest {
                 DOLTGRES_FILE + "replica:\n  kind: postgres\n  url: jdbc:postgresql://h/d\n",
                 "behavior.dolt_transaction_commit",
                 "doltgres");
+        assertError(
+                DOLTGRES_FILE + "replica:\n  type_mapping:\n    inet: cidr\n",
+                "replica.type_mapping.inet",
+                "to text only");
+        assertError(
+                DOLTGRES_FILE + "replica:\n  type_mapping:\n    \"Inet Type\": text\n",
+                "replica.type_mapping",
+                "Inet Type");
+        assertError(
+                DOLTGRES_FILE + "replica:\n  type_mapping:\n    money: text\n",
+                "replica.type_mapping: money",
+                "cannot be mapped");
+        assertError(
+                DOLTGRES_FILE + "replica:\n  add_columns: maybe\n", "replica.add_columns", "maybe");
         assertError("just text", "", "mapping");
         assertError("a: [", "", "not valid YAML");
     }
