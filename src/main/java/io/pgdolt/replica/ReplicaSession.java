@@ -222,18 +222,14 @@ public final class ReplicaSession implements AutoCloseable {
         SchemaCheck.Column existing = SchemaCheck.replicaColumns(connection, t).get(column);
         connection.rollback();
         String described = c.addedType() == null ? typeName : c.addedType();
+        String added = "column " + column + " (" + described + ") was added to " + t;
         if (existing != null) {
             if (typeName != null
                     && !SchemaCheck.compatible(
                             policy.replicaTypeName(typeName), existing.typeName())) {
                 throw new ReplicaSchemaException(
-                        "column "
-                                + column
-                                + " was added to "
-                                + t
-                                + " on the primary as "
-                                + described
-                                + ", but the replica's column "
+                        added
+                                + " on the primary, but the replica's column "
                                 + column
                                 + " is "
                                 + existing.typeName()
@@ -246,12 +242,7 @@ public final class ReplicaSession implements AutoCloseable {
                         + " has been applied.";
         if (!policy.addColumns()) {
             throw new ReplicaSchemaException(
-                    "column "
-                            + column
-                            + " ("
-                            + described
-                            + ") was added to "
-                            + t
+                    added
                             + " on the primary and the replica lacks it: set"
                             + " replica.add_columns: true to carry ADD COLUMN, or add the column"
                             + " to the replica table yourself (with the values the primary's"
@@ -260,22 +251,14 @@ public final class ReplicaSession implements AutoCloseable {
         }
         if (c.addedType() == null) {
             throw new ReplicaSchemaException(
-                    "column "
-                            + column
-                            + " was added to "
-                            + t
+                    added
                             + " on the primary but has since been dropped or changed there, so its"
                             + " definition is unknown: add it to the replica table yourself."
                             + resume);
         }
         if (RowChange.isUnchanged(c.addedFill())) {
             throw new ReplicaSchemaException(
-                    "column "
-                            + column
-                            + " ("
-                            + described
-                            + ") was added to "
-                            + t
+                    added
                             + " on the primary with a volatile default (or a default set later):"
                             + " the values its existing rows got are not in the WAL, so it is not"
                             + " added automatically. Add it to the replica table yourself, with"
@@ -286,13 +269,9 @@ public final class ReplicaSession implements AutoCloseable {
         if (!policy.isMapped(typeName) && !SchemaCheck.hasType(connection, ddlType)) {
             String base = typeName.startsWith("_") ? typeName.substring(1) : typeName;
             throw new ReplicaSchemaException(
-                    "column "
-                            + column
-                            + " was added to "
-                            + t
-                            + " on the primary with type "
-                            + described
-                            + ", which the replica lacks: map it to text (replica.type_mapping: {"
+                    added
+                            + " on the primary; the replica lacks that type: map it to text"
+                            + " (replica.type_mapping: {"
                             + base
                             + ": text})."
                             + resume);

@@ -88,17 +88,9 @@ final class SchemaCheck {
                 String name = col.getKey();
                 String primaryType = col.getValue();
                 String source = def.typeNames().get(name);
-                String notCarried = source == null ? null : NOT_CARRIED.get(source);
+                String notCarried = notCarried(t, name, primaryType, source);
                 if (notCarried != null) {
-                    problems.add(
-                            "column "
-                                    + name
-                                    + " of "
-                                    + t
-                                    + " ("
-                                    + primaryType
-                                    + ") cannot be replicated: "
-                                    + notCarried);
+                    problems.add(notCarried);
                     continue;
                 }
                 Column r = replica.get(name);
@@ -160,15 +152,9 @@ final class SchemaCheck {
             throws SQLException {
         String typeName = def.typeNames().get(column);
         String display = def.columns().get(column);
-        if (NOT_CARRIED.containsKey(typeName)) {
-            return "column "
-                    + column
-                    + " of "
-                    + t
-                    + " ("
-                    + display
-                    + ") cannot be replicated: "
-                    + NOT_CARRIED.get(typeName);
+        String notCarried = notCarried(t, column, display, typeName);
+        if (notCarried != null) {
+            return notCarried;
         }
         if (policy.isMapped(typeName) || def.enums().containsKey(display.replace("[]", ""))) {
             return null;
@@ -187,6 +173,21 @@ final class SchemaCheck {
                 + ", which the replica lacks: map it to text (replica.type_mapping: {"
                 + base
                 + ": text}) or leave the column out of the publication";
+    }
+
+    /** Why a column of a type the connector cannot carry exactly is refused; null otherwise. */
+    private static String notCarried(TableId t, String column, String display, String typeName) {
+        String why = typeName == null ? null : NOT_CARRIED.get(typeName);
+        return why == null
+                ? null
+                : "column "
+                        + column
+                        + " of "
+                        + t
+                        + " ("
+                        + display
+                        + ") cannot be replicated: "
+                        + why;
     }
 
     /** True if the replica knows {@code sqlType}. Rolls back the open transaction. */
