@@ -66,9 +66,9 @@ public final class PostgresCdcSource {
         // Every column schema names its primary type, length and scale: schema changes are
         // detected by comparing them (ChangeEventDeserializer).
         dbz.setProperty("column.propagate.source.type", ".*");
-        // bit varying as its text: Debezium's mapping pads it to the declared length.
-        dbz.setProperty("converters", "pgdoltvarbit");
-        dbz.setProperty("pgdoltvarbit.type", BitVaryingConverter.class.getName());
+        // bit varying and arrays as the primary printed them (see TextValueConverter).
+        dbz.setProperty("converters", "pgdolttext");
+        dbz.setProperty("pgdolttext.type", TextValueConverter.class.getName());
 
         PostgresSourceBuilder<ChangeEvent> builder =
                 PostgresSourceBuilder.PostgresIncrementalSource.<ChangeEvent>builder()
@@ -219,7 +219,6 @@ public final class PostgresCdcSource {
             Connection c, PipelineConfig.Primary p, List<TableId> tables) throws SQLException {
         boolean columnLists = c.getMetaData().getDatabaseMajorVersion() >= 15;
         Map<TableId, SourceTables.Table> byId = new HashMap<>();
-        List<String> problems = new ArrayList<>();
         for (TableId t : tables) {
             Set<String> published = null;
             if (columnLists) {
@@ -254,11 +253,9 @@ public final class PostgresCdcSource {
                                     + " a.attnotnull,"
                                     + " CASE WHEN ty.typtype = 'e' THEN ty.oid"
                                     + " WHEN et.typtype = 'e' THEN et.oid END::int8,"
-                                    + " coalesce(et.typtype = 'd', false),"
                                     + " CASE WHEN ty.typtype = 'd'"
                                     + " THEN format_type(ty.typbasetype, ty.typtypmod)"
-                                    + " ELSE format_type(a.atttypid, a.atttypmod) END,"
-                                    + " coalesce(et.typtype = 'e', false)"
+                                    + " ELSE format_type(a.atttypid, a.atttypmod) END"
                                     + " FROM pg_attribute a"
                                     + " JOIN pg_type ty ON ty.oid = a.atttypid"
                                     + " LEFT JOIN pg_type bt ON bt.oid = ty.typbasetype"
@@ -287,36 +284,11 @@ public final class PostgresCdcSource {
                         if (!rs.wasNull()) {
                             enums.putAll(enumType(c, enumOid));
                         }
-                        ddlTypes.put(name, rs.getString(7));
-                        String why = NOT_DECODED.get(rs.getString(3));
-                        if (rs.getBoolean(6)) {
-                            why = "the connector does not decode arrays of domain types";
-                        } else if (rs.getBoolean(8)) {
-                            why =
-                                    "the connector delivers arrays of enum types holding a NULL"
-                                            + " element as NULL";
-                        }
-                        if (why != null) {
-                            problems.add(
-                                    "column "
-                                            + name
-                                            + " of "
-                                            + t
-                                            + " ("
-                                            + display
-                                            + ") cannot be replicated: "
-                                            + why
-                                            + "; leave it out of the publication (a column list)");
-                        }
+                        ddlTypes.put(name, rs.getString(6));
                     }
                 }
             }
             byId.put(t, identity(c, t, cols, typeNames, ddlTypes, notNull, enums));
-        }
-        if (!problems.isEmpty()) {
-            throw new ConfigException(
-                    "the primary publishes columns pgdolt cannot replicate:\n  - "
-                            + String.join("\n  - ", problems));
         }
         return new SourceTables(byId);
     }
@@ -402,20 +374,6 @@ public final class PostgresCdcSource {
         }
         return name == null ? Map.of() : Map.of(name, labels);
     }
-
-    /**
-     * Types whose columns the connector leaves out of change events (Debezium 1.9 has no schema for
-     * these arrays), with the reason: replicating them would leave the replica's column stale.
-     */
-    private static final Map<String, String> NOT_DECODED =
-            Map.of(
-                    "_bytea", "the connector does not decode bytea arrays",
-                    "_money", "the connector does not decode money arrays",
-                    "_interval", "the connector does not decode interval arrays",
-                    "_varbit", "the connector does not decode bit varying arrays",
-                    "_xml", "the connector does not decode xml arrays",
-                    "_point", "the connector does not decode point arrays",
-                    "_name", "the connector does not decode name arrays");
 
     private static String regexQuote(String name) {
         StringBuilder sb = new StringBuilder();

@@ -197,30 +197,4 @@ class SchemaRulesITCase {
                     .containsExactly("int4", "text", "text", "text", "text");
         }
     }
-
-    @org.junit.jupiter.api.Test
-    void columnsTheConnectorCannotDecodeAreRefusedAtStartUp() throws Exception {
-        try (ReplicationFixture f =
-                ReplicationFixture.create(
-                        "postgres",
-                        "gaps",
-                        List.of("c"),
-                        "CREATE TYPE mood AS ENUM ('sad', 'ok')",
-                        "CREATE TABLE c (id int PRIMARY KEY, ms mood[], bs bytea[], ok text)")) {
-            assertThatThrownBy(
-                            () ->
-                                    PipelineBuilder.build(
-                                            StreamExecutionEnvironment.getExecutionEnvironment(),
-                                            f.config()))
-                    .isInstanceOf(ConfigException.class)
-                    .hasMessageContaining(
-                            "column ms of public.c (mood[]) cannot be replicated: the connector"
-                                    + " delivers arrays of enum types holding a NULL element as"
-                                    + " NULL")
-                    .hasMessageContaining(
-                            "column bs of public.c (bytea[]) cannot be replicated: the connector"
-                                    + " does not decode bytea arrays")
-                    .hasMessageNotContaining("column ok");
-        }
-    }
 }
