@@ -51,19 +51,7 @@ public final class PipelineBuilder {
         SourceTables published = PostgresCdcSource.checkPrimary(config.primary());
         List<TableId> tables = published.tables();
         Map<TableId, TableDefinition> definitions = new HashMap<>();
-        published
-                .byId()
-                .forEach(
-                        (t, info) ->
-                                definitions.put(
-                                        t,
-                                        new TableDefinition(
-                                                info.columns(),
-                                                info.typeNames(),
-                                                info.ddlTypes(),
-                                                info.notNull(),
-                                                info.primaryKey(),
-                                                info.enums())));
+        published.byId().forEach((t, info) -> definitions.put(t, info.definition()));
         Lsn applied = ReplicaSink.checkReplica(config, definitions);
         LOG.info(
                 "pipeline {}: replicating {} table(s); the replica holds this pipeline's"

@@ -62,6 +62,13 @@ final class ChangeEventDeserializer implements DebeziumDeserializationSchema<Cha
     /** Per table, column name to type fingerprint of its last change in this run. */
     private transient Map<TableId, Map<String, String>> layouts;
 
+    /**
+     * Per table, the value schema its layout was taken from. Debezium keeps one schema object per
+     * table until the table is described again, so an unchanged object means an unchanged layout
+     * and the per-row comparison is skipped.
+     */
+    private transient Map<TableId, Schema> layoutSchemas;
+
     ChangeEventDeserializer(SourceTables published, PipelineConfig.Primary primary) {
         this.published = published;
         this.primary = primary;
@@ -205,6 +212,10 @@ final class ChangeEventDeserializer implements DebeziumDeserializationSchema<Cha
             TableId table, SourceTables.Table info, Schema image, String where) {
         if (layouts == null) {
             layouts = new HashMap<>();
+            layoutSchemas = new HashMap<>();
+        }
+        if (layoutSchemas.put(table, image) == image) {
+            return List.of();
         }
         Map<String, String> now = new LinkedHashMap<>();
         Map<String, Schema> fields = new HashMap<>();

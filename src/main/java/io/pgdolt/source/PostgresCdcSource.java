@@ -2,6 +2,7 @@ package io.pgdolt.source;
 
 import io.pgdolt.config.ConfigException;
 import io.pgdolt.config.PipelineConfig;
+import io.pgdolt.replica.TableDefinition;
 import io.pgdolt.txn.ChangeEvent;
 import io.pgdolt.txn.TableId;
 import java.sql.Connection;
@@ -326,7 +327,9 @@ public final class PostgresCdcSource {
         List<String> primaryKey =
                 kind == 'i' ? keyColumns(c, t, "i.indisprimary") : List.copyOf(identity);
         return new SourceTables.Table(
-                cols, typeNames, identity, kind == 'f', ddlTypes, notNull, primaryKey, enums);
+                new TableDefinition(cols, typeNames, ddlTypes, notNull, primaryKey, enums),
+                identity,
+                kind == 'f');
     }
 
     private static List<String> keyColumns(Connection c, TableId t, String which)

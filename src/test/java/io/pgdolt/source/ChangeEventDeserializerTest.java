@@ -102,6 +102,12 @@ class ChangeEventDeserializerTest {
 
     private static final TableId ITEMS = new TableId("public", "items");
 
+    private static io.pgdolt.replica.TableDefinition definition(
+            java.util.LinkedHashMap<String, String> cols, List<String> key) {
+        return new io.pgdolt.replica.TableDefinition(
+                cols, Map.of(), Map.of(), java.util.Set.of(), key, Map.of());
+    }
+
     private static SourceTables published(String... columns) {
         java.util.LinkedHashMap<String, String> cols = new java.util.LinkedHashMap<>();
         for (String c : columns) {
@@ -111,14 +117,7 @@ class ChangeEventDeserializerTest {
                 Map.of(
                         ITEMS,
                         new SourceTables.Table(
-                                cols,
-                                Map.of(),
-                                List.of("id"),
-                                false,
-                                Map.of(),
-                                java.util.Set.of(),
-                                List.of("id"),
-                                Map.of())));
+                                definition(cols, List.of("id")), List.of("id"), false)));
     }
 
     private static final SourceTables ALL =
@@ -244,14 +243,7 @@ class ChangeEventDeserializerTest {
                         Map.of(
                                 ITEMS,
                                 new SourceTables.Table(
-                                        cols,
-                                        Map.of(),
-                                        List.of(),
-                                        true,
-                                        Map.of(),
-                                        java.util.Set.of(),
-                                        List.of(),
-                                        Map.of())));
+                                        definition(cols, List.of()), List.of(), true)));
         RowChange u =
                 deserialize(record("u", row(7, "old"), row(7, "new"), 7), keyless).get(0).change();
         assertThat(u.fullRowKey()).isTrue();
@@ -293,18 +285,22 @@ class ChangeEventDeserializerTest {
                             .build());
         }
         Schema row = rowSchema.build();
-        Schema envelope =
-                SchemaBuilder.struct()
-                        .name("envelope2")
-                        .field("before", row)
-                        .field("after", row)
-                        .field("source", SOURCE)
-                        .field("op", Schema.STRING_SCHEMA)
-                        .build();
         Struct after = new Struct(row);
         for (int i = 0; i < columnsAndTypes.length; i += 2) {
             after.put(columnsAndTypes[i], "v" + i);
         }
+        return insertOf(after);
+    }
+
+    /** An insert into items (xid 4711, LSN 5000) whose new row is {@code after}. */
+    private static SourceRecord insertOf(Struct after) {
+        Schema envelope =
+                SchemaBuilder.struct()
+                        .field("before", after.schema())
+                        .field("after", after.schema())
+                        .field("source", SOURCE)
+                        .field("op", Schema.STRING_SCHEMA)
+                        .build();
         Struct source =
                 new Struct(SOURCE)
                         .put("schema", "public")
@@ -371,29 +367,7 @@ class ChangeEventDeserializerTest {
                                 "name",
                                 SchemaBuilder.string().optional().defaultValue("dflt").build())
                         .build();
-        Schema envelope =
-                SchemaBuilder.struct()
-                        .name("envelope3")
-                        .field("before", row)
-                        .field("after", row)
-                        .field("source", SOURCE)
-                        .field("op", Schema.STRING_SCHEMA)
-                        .build();
-        Struct source =
-                new Struct(SOURCE)
-                        .put("schema", "public")
-                        .put("table", "items")
-                        .put("txId", 4711L)
-                        .put("lsn", 5000L)
-                        .put("sequence", "[\"4000\",\"5000\"]");
-        Struct value =
-                new Struct(envelope)
-                        .put("after", new Struct(row).put("id", 1).put("name", null))
-                        .put("source", source)
-                        .put("op", "c");
-        SourceRecord r =
-                new SourceRecord(
-                        Map.of(), Map.of("lsn", 5000L), "t", null, null, null, envelope, value);
+        SourceRecord r = insertOf(new Struct(row).put("id", 1).put("name", null));
         RowChange insert = deserialize(r, published("id", "name")).get(0).change();
         assertThat(insert.values()).containsExactly("1", null);
     }
