@@ -46,6 +46,20 @@ class SavepointResumeITCase {
             String savepoint;
             try (Connection c = f.primary.connect()) {
                 w.run(c, 200);
+                // A savepoint needs every task running: wait until the job has applied something.
+                org.awaitility.Awaitility.await("the job applies its first transactions")
+                        .atMost(java.time.Duration.ofMinutes(2))
+                        .ignoreExceptions()
+                        .until(
+                                () ->
+                                        "1"
+                                                .equals(
+                                                        f.replica.value(
+                                                                "SELECT count(*) FROM"
+                                                                        + " public.pgdolt_progress"
+                                                                        + " WHERE pipeline_id = '"
+                                                                        + f.name
+                                                                        + "'")));
                 // Stop in the middle of a busy stream: more transactions are committing now.
                 CompletableFuture<Void> during =
                         CompletableFuture.runAsync(
