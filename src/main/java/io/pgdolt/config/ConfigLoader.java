@@ -60,7 +60,7 @@ public final class ConfigLoader {
                     "auto_gc_behavior");
 
     private static final Set<String> TOP_KEYS =
-            Set.of("postgres_replication", "behavior", "replica", "pipeline");
+            Set.of("postgres_replication", "behavior", "replica", "pipeline", "startup");
     private static final Set<String> PRIMARY_KEYS =
             Set.of(
                     "postgres_server_address",
@@ -101,6 +101,14 @@ public final class ConfigLoader {
                     "parallelism",
                     "slot_confirm_delay_checkpoints",
                     "checkpoint_dir");
+
+    private static final Set<String> STARTUP_KEYS =
+            Set.of(
+                    "mode",
+                    "lsn",
+                    "wal_location_file",
+                    "snapshot_parallelism",
+                    "snapshot_chunk_rows");
 
     private static final Pattern PLACEHOLDER = Pattern.compile("\\$\\{([^}]*)}");
     private static final Pattern SLOT_NAME = Pattern.compile("[a-z0-9_]{1,63}");
@@ -188,8 +196,8 @@ public final class ConfigLoader {
                 throw new ConfigException(
                         "unknown top-level key '"
                                 + key
-                                + "' (expected postgres_replication, behavior, replica, pipeline"
-                                + " or a Doltgres server key)");
+                                + "' (expected postgres_replication, behavior, replica, pipeline,"
+                                + " startup or a Doltgres server key)");
             }
         }
         Section pr = root.section("postgres_replication", true);
@@ -200,6 +208,12 @@ public final class ConfigLoader {
         rep.checkKeys(REPLICA_KEYS);
         Section pipe = root.section("pipeline", false);
         pipe.checkKeys(PIPELINE_KEYS);
+        Section start =
+                root.values.get("startup") instanceof Map || root.values.get("startup") == null
+                        ? root.section("startup", false)
+                        // "startup: initial" is short for "startup: {mode: initial}".
+                        : new Section("startup", Map.of("mode", root.values.get("startup")));
+        start.checkKeys(STARTUP_KEYS);
 
         String slot = pr.required("slot_name");
         if (!SLOT_NAME.matcher(slot).matches()) {
@@ -321,7 +335,71 @@ public final class ConfigLoader {
         }
         Pipeline pipeline =
                 new Pipeline(id, interval, parallelism, delay, pipe.string("checkpoint_dir", null));
-        return new PipelineConfig(primary, replica, pipeline);
+        return new PipelineConfig(primary, replica, pipeline, startup(start));
+    }
+
+    private static PipelineConfig.Startup startup(Section s) {
+        String modeText = s.string("mode", "initial").toLowerCase(Locale.ROOT);
+        PipelineConfig.StartupMode mode;
+        switch (modeText) {
+            case "initial":
+                mode = PipelineConfig.StartupMode.INITIAL;
+                break;
+            case "stream-only":
+                mode = PipelineConfig.StartupMode.STREAM_ONLY;
+                break;
+            case "from-lsn":
+                mode = PipelineConfig.StartupMode.FROM_LSN;
+                break;
+            default:
+                throw new ConfigException(
+                        "startup.mode: '"
+                                + modeText
+                                + "' is not one of initial, stream-only, from-lsn");
+        }
+        String lsnText = s.string("lsn", null);
+        String file = s.string("wal_location_file", null);
+        io.pgdolt.txn.Lsn lsn = null;
+        if (mode == PipelineConfig.StartupMode.FROM_LSN) {
+            if ((lsnText == null) == (file == null)) {
+                throw new ConfigException(
+                        "startup: mode from-lsn needs exactly one of startup.lsn (e.g. 0/16B3748)"
+                                + " and startup.wal_location_file (Doltgres's"
+                                + " .doltcfg/pg_wal_location)");
+            }
+            if (lsnText != null) {
+                lsn = parseLsn(lsnText, "startup.lsn");
+            }
+        } else if (lsnText != null || file != null) {
+            throw new ConfigException(
+                    "startup."
+                            + (lsnText != null ? "lsn" : "wal_location_file")
+                            + ": only used with startup.mode from-lsn (mode is "
+                            + modeText
+                            + ")");
+        }
+        int parallelism = s.integer("snapshot_parallelism", 2);
+        if (parallelism < 1 || parallelism > 64) {
+            throw new ConfigException("startup.snapshot_parallelism: must be between 1 and 64");
+        }
+        int chunkRows = s.integer("snapshot_chunk_rows", 100_000);
+        if (chunkRows < 1000) {
+            throw new ConfigException("startup.snapshot_chunk_rows: must be at least 1000");
+        }
+        return new PipelineConfig.Startup(mode, lsn, file, parallelism, chunkRows);
+    }
+
+    /** Parses an LSN written by a user or a file; the error names where it came from. */
+    public static io.pgdolt.txn.Lsn parseLsn(String text, String where) {
+        try {
+            io.pgdolt.txn.Lsn lsn = io.pgdolt.txn.Lsn.parse(text.trim());
+            if (lsn.isZero()) {
+                throw new ConfigException(where + ": 0/0 is not a WAL position");
+            }
+            return lsn;
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(where + ": " + e.getMessage(), e);
+        }
     }
 
     /**

@@ -10,7 +10,7 @@ import java.util.Map;
  * The validated configuration of one replication pipeline. Immutable; built by {@link
  * ConfigLoader}, which checks every value. {@code toString()} never shows passwords.
  */
-public record PipelineConfig(Primary primary, Replica replica, Pipeline pipeline)
+public record PipelineConfig(Primary primary, Replica replica, Pipeline pipeline, Startup startup)
         implements Serializable {
 
     /** The source: Doltgres's {@code postgres_replication} stanza plus our additions. */
@@ -72,5 +72,35 @@ public record PipelineConfig(Primary primary, Replica replica, Pipeline pipeline
             int parallelism,
             int slotConfirmDelayCheckpoints,
             String checkpointDir)
+            implements Serializable {}
+
+    /** Where a pipeline without Flink state and without progress on the replica starts. */
+    public enum StartupMode {
+        /** Snapshot the published tables into the replica, then stream from that point. */
+        INITIAL,
+        /**
+         * Stream from the slot's confirmed position; the replica's tables are taken as they are.
+         */
+        STREAM_ONLY,
+        /** The replica was loaded up to an LSN by other means: stream the changes after it. */
+        FROM_LSN
+    }
+
+    /**
+     * How the pipeline starts when neither Flink state nor replica progress says where it is.
+     *
+     * @param lsn for {@link StartupMode#FROM_LSN}: the first commit position to apply, or null when
+     *     it is read from {@code walLocationFile}
+     * @param walLocationFile for {@link StartupMode#FROM_LSN}: Doltgres's {@code
+     *     .doltcfg/pg_wal_location} file holding the LSN, or null
+     * @param snapshotParallelism connections per side used by the initial snapshot
+     * @param snapshotChunkRows about how many rows one snapshot chunk holds
+     */
+    public record Startup(
+            StartupMode mode,
+            io.pgdolt.txn.Lsn lsn,
+            String walLocationFile,
+            int snapshotParallelism,
+            int snapshotChunkRows)
             implements Serializable {}
 }

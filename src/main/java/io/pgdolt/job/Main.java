@@ -78,8 +78,15 @@ public final class Main {
         }
         StreamExecutionEnvironment env =
                 StreamExecutionEnvironment.getExecutionEnvironment(flinkConf);
+        // Under `flink run -s PATH` (and the Kubernetes operator's upgrades) the path arrives in
+        // the environment's configuration.
+        boolean restoring =
+                restore != null
+                        || env.getConfiguration()
+                                .getOptional(StateRecoveryOptions.SAVEPOINT_PATH)
+                                .isPresent();
         try {
-            PipelineBuilder.build(env, config);
+            PipelineBuilder.build(env, config, restoring);
         } catch (ConfigException e) {
             System.err.println("pgdolt: " + e.getMessage());
             return 2;

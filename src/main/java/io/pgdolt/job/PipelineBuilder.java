@@ -3,6 +3,7 @@ package io.pgdolt.job;
 import io.pgdolt.config.PipelineConfig;
 import io.pgdolt.replica.TableDefinition;
 import io.pgdolt.sink.ReplicaSink;
+import io.pgdolt.snapshot.StartPosition;
 import io.pgdolt.source.PostgresCdcSource;
 import io.pgdolt.source.SourceTables;
 import io.pgdolt.txn.ChangeEvent;
@@ -43,8 +44,16 @@ public final class PipelineBuilder {
 
     private PipelineBuilder() {}
 
-    /** Adds the pipeline to {@code env} and sets the checkpointing it depends on. */
-    public static void build(StreamExecutionEnvironment env, PipelineConfig config) {
+    /**
+     * Adds the pipeline to {@code env} and sets the checkpointing it depends on. Without Flink
+     * state to restore, first brings the replica to the pipeline's starting point ({@link
+     * StartPosition}): this may load the initial snapshot, and refuses a start that would leave a
+     * gap.
+     *
+     * @param restoring the job will be restored from a checkpoint or savepoint
+     */
+    public static void build(
+            StreamExecutionEnvironment env, PipelineConfig config, boolean restoring) {
         configureCheckpointing(env, config);
         int parallelism = config.pipeline().parallelism();
         // Fail fast, before submitting anything, on what would otherwise fail inside the job.
@@ -59,6 +68,7 @@ public final class PipelineBuilder {
                 config.pipeline().id(),
                 tables.size(),
                 applied);
+        StartPosition.prepare(config, published, restoring);
         DataStream<ChangeEvent> changes =
                 env.fromSource(
                                 PostgresCdcSource.create(config, published),

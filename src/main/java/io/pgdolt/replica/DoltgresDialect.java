@@ -48,6 +48,14 @@ public final class DoltgresDialect implements ReplicaDialect {
      * escaped backslashes: such values are refused rather than changed.
      */
     @Override
+    public boolean mayRefuse(String castType) {
+        return castType.equals("float4")
+                || castType.equals("float8")
+                || castType.equals("date")
+                || castType.endsWith("[]");
+    }
+
+    @Override
     public String refuse(String castType, String value) {
         if (value == null) {
             return null;
@@ -74,13 +82,29 @@ public final class DoltgresDialect implements ReplicaDialect {
             connection.commit();
             return null;
         }
+        return doltCommit(connection, message(txn, pipelineId), txn.commitTime());
+    }
+
+    /** The initial snapshot (or a from-lsn start) is one Dolt commit of its own. */
+    @Override
+    public String commitStart(Connection connection, String message, java.time.Instant date)
+            throws SQLException {
+        if (!commitPerTransaction) {
+            connection.commit();
+            return null;
+        }
+        return doltCommit(connection, message, date);
+    }
+
+    private String doltCommit(Connection connection, String message, java.time.Instant date)
+            throws SQLException {
         String hash;
         try (PreparedStatement ps =
                 connection.prepareStatement(
                         "SELECT dolt_commit('-A', '-m', ?, '--author', ?, '--date', ?)")) {
-            ps.setString(1, message(txn, pipelineId));
+            ps.setString(1, message);
             ps.setString(2, author);
-            ps.setString(3, DOLT_DATE.format(txn.commitTime()));
+            ps.setString(3, DOLT_DATE.format(date));
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 hash = rs.getString(1);

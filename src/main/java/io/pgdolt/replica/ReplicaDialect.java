@@ -24,6 +24,13 @@ public interface ReplicaDialect extends Serializable {
     }
 
     /**
+     * Whether {@link #refuse} can refuse any value of {@code castType} (bulk loads skip others).
+     */
+    default boolean mayRefuse(String castType) {
+        return false;
+    }
+
+    /**
      * Commits the open replica transaction, which already holds the data changes and the progress
      * row of {@code txn}.
      *
@@ -31,4 +38,17 @@ public interface ReplicaDialect extends Serializable {
      */
     String commit(Connection connection, SourceTransaction txn, String pipelineId)
             throws SQLException;
+
+    /**
+     * Commits the open replica transaction for a starting point of the pipeline (the initial
+     * snapshot, or the position a {@code from-lsn} start begins after), with {@code message} as the
+     * Dolt commit message where there is one.
+     *
+     * @return the Dolt commit hash, or {@code null} where the replica has none
+     */
+    default String commitStart(Connection connection, String message, java.time.Instant date)
+            throws SQLException {
+        connection.commit();
+        return null;
+    }
 }

@@ -34,6 +34,9 @@ public final class ReplicaSession implements AutoCloseable {
 
     private static final int MAX_BATCH = 1000;
 
+    /** {@code committer_id} of the progress row while an initial snapshot is loading. */
+    static final String SNAPSHOT_MARKER = "snapshot-in-progress";
+
     private final Connection connection;
     private final ReplicaDialect dialect;
     private final String pipelineId;
@@ -63,14 +66,7 @@ public final class ReplicaSession implements AutoCloseable {
             String pipelineId,
             SchemaPolicy policy)
             throws SQLException {
-        Properties props = new Properties();
-        props.setProperty("user", user);
-        props.setProperty("password", password.reveal());
-        props.setProperty("ApplicationName", "pgdolt-" + pipelineId);
-        props.setProperty("connectTimeout", "10");
-        props.setProperty("socketTimeout", "300");
-        props.setProperty("tcpKeepAlive", "true");
-        Connection c = DriverManager.getConnection(url, props);
+        Connection c = connect(url, user, password, pipelineId);
         try {
             c.setAutoCommit(true);
             try (Statement st = c.createStatement()) {
@@ -93,6 +89,133 @@ public final class ReplicaSession implements AutoCloseable {
             }
             throw e;
         }
+    }
+
+    /** A new connection to the replica, in autocommit mode. */
+    static Connection connect(String url, String user, Secret password, String pipelineId)
+            throws SQLException {
+        Properties props = new Properties();
+        props.setProperty("user", user);
+        props.setProperty("password", password.reveal());
+        props.setProperty("ApplicationName", "pgdolt-" + pipelineId);
+        props.setProperty("connectTimeout", "10");
+        props.setProperty("socketTimeout", "300");
+        props.setProperty("tcpKeepAlive", "true");
+        return DriverManager.getConnection(url, props);
+    }
+
+    /**
+     * The replica's record of this pipeline: {@code null} when it has none, else the commit LSN and
+     * whether it marks an initial snapshot that did not finish.
+     */
+    public Progress progress() throws SQLException {
+        try (PreparedStatement ps =
+                connection.prepareStatement(
+                        "SELECT commit_lsn, committer_id FROM "
+                                + PROGRESS_TABLE.quoted()
+                                + " WHERE pipeline_id = ?")) {
+            ps.setString(1, pipelineId);
+            try (ResultSet rs = ps.executeQuery()) {
+                Progress p =
+                        rs.next()
+                                ? new Progress(
+                                        Lsn.parse(rs.getString(1)),
+                                        SNAPSHOT_MARKER.equals(rs.getString(2)))
+                                : null;
+                connection.rollback();
+                return p;
+            }
+        }
+    }
+
+    /**
+     * A pipeline's progress row: everything committed on the primary at or before {@code lsn} is on
+     * the replica, unless {@code snapshotUnfinished}.
+     */
+    public record Progress(Lsn lsn, boolean snapshotUnfinished) {}
+
+    /** Whether {@code table} holds at least one row. */
+    public boolean hasRows(TableId table) throws SQLException {
+        try (Statement st = connection.createStatement();
+                ResultSet rs = st.executeQuery("SELECT 1 FROM " + table.quoted() + " LIMIT 1")) {
+            boolean any = rs.next();
+            connection.rollback();
+            return any;
+        }
+    }
+
+    /**
+     * Marks the start of an initial snapshot: from here until {@link #recordStart} the replica's
+     * tables may hold part of it, and a new start empties them and begins again.
+     */
+    public void beginSnapshot() throws SQLException {
+        writeStartRow(Lsn.ZERO, SNAPSHOT_MARKER);
+        connection.commit();
+    }
+
+    /** Empties {@code tables}: the rows of a snapshot that did not finish. */
+    public void truncate(Iterable<TableId> tables) throws SQLException {
+        try (Statement st = connection.createStatement()) {
+            for (TableId t : tables) {
+                st.executeUpdate("TRUNCATE TABLE " + t.quoted());
+            }
+        }
+        connection.commit();
+    }
+
+    /**
+     * Records that the replica holds every primary transaction committed at or before {@code upTo},
+     * and commits that (on Doltgres as one Dolt commit with {@code message}, together with
+     * everything written since the last one: the snapshot's rows).
+     *
+     * @return the Dolt commit hash, or {@code null}
+     */
+    public String recordStart(Lsn upTo, String message, java.time.Instant time)
+            throws SQLException {
+        writeStartRow(upTo, committerId);
+        PreparedStatement ps =
+                statement(
+                        "UPDATE "
+                                + PROGRESS_TABLE.quoted()
+                                + " SET commit_time = ?::timestamptz WHERE pipeline_id = ?");
+        ps.setString(1, time.toString());
+        ps.setString(2, pipelineId);
+        ps.executeUpdate();
+        return dialect.commitStart(connection, message, time);
+    }
+
+    /** Sets the progress row, which must be absent or at 0/0, to {@code lsn}. */
+    private void writeStartRow(Lsn lsn, String committer) throws SQLException {
+        PreparedStatement update =
+                statement(
+                        "UPDATE "
+                                + PROGRESS_TABLE.quoted()
+                                + " SET commit_lsn = ?, xid = 0, committer_id = ?"
+                                + " WHERE pipeline_id = ? AND commit_lsn = ?");
+        update.setString(1, lsn.toString());
+        update.setString(2, committer);
+        update.setString(3, pipelineId);
+        update.setString(4, Lsn.ZERO.toString());
+        if (update.executeUpdate() == 1) {
+            return;
+        }
+        if (rowCount() != 0) {
+            throw new ConcurrentCommitterException(
+                    "the replica's progress for pipeline "
+                            + pipelineId
+                            + " moved while its starting point was being recorded: another"
+                            + " instance of this pipeline is running");
+        }
+        PreparedStatement insert =
+                statement(
+                        "INSERT INTO "
+                                + PROGRESS_TABLE.quoted()
+                                + " (pipeline_id, commit_lsn, xid, commit_time, committer_id)"
+                                + " VALUES (?, ?, 0, now(), ?)");
+        insert.setString(1, pipelineId);
+        insert.setString(2, lsn.toString());
+        insert.setString(3, committer);
+        insert.executeUpdate();
     }
 
     /**

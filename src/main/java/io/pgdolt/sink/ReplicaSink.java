@@ -45,19 +45,28 @@ public final class ReplicaSink
     /** The sink for a pipeline's configuration. */
     public static ReplicaSink of(PipelineConfig config) {
         PipelineConfig.Replica r = config.replica();
-        ReplicaDialect dialect =
-                r.kind() == PipelineConfig.ReplicaKind.DOLTGRES
-                        ? new DoltgresDialect(r.doltCommitPerTransaction(), r.author())
-                        : new PostgresDialect();
         return new ReplicaSink(
                 new SessionFactory(
                         r.url(),
                         r.user(),
                         r.password(),
-                        dialect,
+                        dialect(config),
                         config.pipeline().id(),
                         new SchemaPolicy(r.createTables(), r.addColumns(), r.typeMapping())),
                 Duration.ofMinutes(10));
+    }
+
+    /** The replica dialect the configuration asks for. */
+    public static ReplicaDialect dialect(PipelineConfig config) {
+        PipelineConfig.Replica r = config.replica();
+        return r.kind() == PipelineConfig.ReplicaKind.DOLTGRES
+                ? new DoltgresDialect(r.doltCommitPerTransaction(), r.author())
+                : new PostgresDialect();
+    }
+
+    /** A session on the replica as the committer opens it. */
+    public static ReplicaSession openSession(PipelineConfig config) throws SQLException {
+        return of(config).sessions.open();
     }
 
     /**

@@ -95,7 +95,8 @@ class SchemaRulesITCase {
                             () ->
                                     PipelineBuilder.build(
                                             StreamExecutionEnvironment.getExecutionEnvironment(),
-                                            f.config()))
+                                            f.config(),
+                                            false))
                     .isInstanceOf(ConfigException.class)
                     .hasMessageContaining(
                             "column amount of public.a is numeric(10,2) on the primary but int4 on"
@@ -135,7 +136,8 @@ class SchemaRulesITCase {
                                         PipelineBuilder.build(
                                                 StreamExecutionEnvironment
                                                         .getExecutionEnvironment(),
-                                                f.config()))
+                                                f.config(),
+                                                false))
                         .isInstanceOf(ConfigException.class)
                         .hasMessageContaining(
                                 "column ip of public.net has type inet, which the replica lacks:"

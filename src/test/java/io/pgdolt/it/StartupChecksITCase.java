@@ -34,7 +34,7 @@ class StartupChecksITCase {
             StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
 
             f.replica.exec("DROP TABLE b");
-            assertThatThrownBy(() -> PipelineBuilder.build(env, f.config()))
+            assertThatThrownBy(() -> PipelineBuilder.build(env, f.config(), false))
                     .isInstanceOf(ConfigException.class)
                     .hasMessageContaining("the replica lacks table public.b");
 
@@ -46,7 +46,9 @@ class StartupChecksITCase {
                             "TEST_REPLICA_PASSWORD",
                             "wrong-password-xyz");
             assertThatThrownBy(
-                            () -> PipelineBuilder.build(env, ConfigLoader.parse(yaml, env2::get)))
+                            () ->
+                                    PipelineBuilder.build(
+                                            env, ConfigLoader.parse(yaml, env2::get), false))
                     .isInstanceOf(ConfigException.class)
                     .hasMessageContaining("replica.url: cannot use the replica")
                     .hasMessageNotContaining("wrong-password-xyz");
@@ -63,7 +65,8 @@ class StartupChecksITCase {
                                                                     f.primary.password(),
                                                                     "TEST_REPLICA_PASSWORD",
                                                                     f.replica.password())
-                                                            ::get)))
+                                                            ::get),
+                                            false))
                     .isInstanceOf(ConfigException.class)
                     .hasMessageContaining("no replication slot 'no_such_slot'")
                     .hasMessageContaining("pg_create_logical_replication_slot");

@@ -29,6 +29,7 @@ public final class ReplicationFixture implements AutoCloseable {
     public final List<String> tables;
     private final String extraYaml;
     private String replicaYaml = "";
+    private String startupYaml = "startup:\n  mode: stream-only";
     private JobClient job;
 
     private ReplicationFixture(
@@ -102,6 +103,19 @@ public final class ReplicationFixture implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Replaces the job configuration's {@code startup} section (by default {@code mode:
+     * stream-only}: the fixture creates the replica's tables itself) with these lines, indented.
+     */
+    public ReplicationFixture withStartupYaml(String... lines) {
+        StringBuilder sb = new StringBuilder("startup:");
+        for (String line : lines) {
+            sb.append("\n  ").append(line);
+        }
+        startupYaml = sb.toString();
+        return this;
+    }
+
     /** The job configuration, in the YAML form users write. */
     public String yaml() {
         return String.join(
@@ -124,6 +138,7 @@ public final class ReplicationFixture implements AutoCloseable {
                 "pipeline:",
                 "  checkpoint_interval: 500ms",
                 "  slot_confirm_delay_checkpoints: 1",
+                startupYaml,
                 extraYaml);
     }
 
@@ -138,7 +153,7 @@ public final class ReplicationFixture implements AutoCloseable {
 
     /** Builds the job exactly as Main does and submits it to {@code env}'s cluster. */
     public JobClient start(StreamExecutionEnvironment env) throws Exception {
-        PipelineBuilder.build(env, config());
+        PipelineBuilder.build(env, config(), false);
         job = env.executeAsync("pgdolt-it " + name);
         return job;
     }
@@ -146,7 +161,7 @@ public final class ReplicationFixture implements AutoCloseable {
     /** Like {@link #start}, restoring the job's state from a savepoint or retained checkpoint. */
     public JobClient startFrom(StreamExecutionEnvironment env, String savepointPath)
             throws Exception {
-        PipelineBuilder.build(env, config());
+        PipelineBuilder.build(env, config(), true);
         org.apache.flink.streaming.api.graph.StreamGraph graph = env.getStreamGraph();
         graph.setJobName("pgdolt-it " + name + " (restored)");
         graph.setSavepointRestoreSettings(
