@@ -56,8 +56,22 @@ final class JdbcRowSource implements RowSource, AutoCloseable {
             } else {
                 scanByOffset(table, sink);
             }
-        } finally {
+        } catch (SQLException | RuntimeException e) {
+            endRead(e);
+            throw e;
+        }
+        endRead(null);
+    }
+
+    /** Ends the read transaction; a failure to do so after a failed read is kept with it. */
+    private void endRead(Exception failure) throws SQLException {
+        try {
             connection.rollback();
+        } catch (SQLException e) {
+            if (failure == null) {
+                throw e;
+            }
+            failure.addSuppressed(e);
         }
     }
 
@@ -131,9 +145,11 @@ final class JdbcRowSource implements RowSource, AutoCloseable {
                 ps.setObject(i + 1, key.get(i), Types.OTHER);
             }
             read(table, ps, rows::add);
-        } finally {
-            connection.rollback();
+        } catch (SQLException | RuntimeException e) {
+            endRead(e);
+            throw e;
         }
+        endRead(null);
         return rows;
     }
 

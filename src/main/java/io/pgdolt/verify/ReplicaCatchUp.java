@@ -52,7 +52,9 @@ final class ReplicaCatchUp implements CatchUp, AutoCloseable {
                 err.printf(
                         "pgdolt verify: after %s the replica has applied up to %s, the primary is"
                                 + " at %s; rechecking%n",
-                        max, applied == null ? "(no progress row)" : applied.commitLsn(), target);
+                        max.toMillis() % 1000 == 0 ? max.toSeconds() + "s" : max.toMillis() + "ms",
+                        applied == null ? "(no progress row)" : applied.commitLsn(),
+                        target);
                 return;
             }
             Thread.sleep(Math.min(POLL.toMillis(), Math.max(1, left / 1_000_000)));

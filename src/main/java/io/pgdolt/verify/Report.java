@@ -72,19 +72,22 @@ final class Report {
             default:
                 break;
         }
+        // A table without a key has no keys: its rows are what differ.
+        String unit = spec.keyed() ? "key" : "row";
         out.printf(
                 "%s: DIFFERENT: %,d rows on the primary, %,d on the replica; %,d differing"
-                        + " key%s found%n",
+                        + " %s%s found%n",
                 name,
                 r.primaryRows(),
                 r.replicaRows(),
                 r.differingKeys(),
+                unit,
                 r.differingKeys() == 1 ? "" : "s");
         for (Difference d : r.listed()) {
             out.println("  " + describe(spec, d));
         }
         if (r.unlisted() > 0) {
-            out.printf("  ... and %,d more differing keys, not listed%n", r.unlisted());
+            out.printf("  ... and %,d more differing %ss, not listed%n", r.unlisted(), unit);
         }
         if (r.unexaminedBuckets() > 0) {
             out.printf(

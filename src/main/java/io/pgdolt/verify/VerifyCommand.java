@@ -138,7 +138,10 @@ public final class VerifyCommand {
         PipelineConfig.Primary p = config.primary();
         PipelineConfig.Replica rep = config.replica();
         SourceTables published = PostgresCdcSource.checkPrimary(p);
-        List<TableId> chosen = options.tables().isEmpty() ? published.tables() : options.tables();
+        List<TableId> chosen =
+                options.tables().isEmpty()
+                        ? published.tables()
+                        : List.copyOf(new java.util.LinkedHashSet<>(options.tables()));
         for (TableId t : chosen) {
             if (!published.byId().containsKey(t)) {
                 throw new ConfigException(

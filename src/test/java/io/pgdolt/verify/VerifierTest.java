@@ -209,6 +209,24 @@ class VerifierTest {
     }
 
     @Test
+    void longPassesReportTheirProgress() throws Exception {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        ProgressMeter every = new ProgressMeter(new PrintStream(err, true), Duration.ZERO);
+        Verifier.run(
+                List.of(ACCOUNTS),
+                accounts(10_000),
+                accounts(10_000),
+                CatchUp.NONE,
+                VerifyOptions.defaults(),
+                pool,
+                every);
+        assertThat(err.toString(StandardCharsets.UTF_8))
+                .contains("pgdolt verify: public.accounts (full pass): ")
+                .contains("rows read on the primary")
+                .contains("rows/s");
+    }
+
+    @Test
     void bucketsBeyondTheMemoryLimitAreReportedByTheirCounts() throws Exception {
         Fake p = accounts(2000);
         Fake r = accounts(2000);
