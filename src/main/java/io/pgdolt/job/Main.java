@@ -3,6 +3,8 @@ package io.pgdolt.job;
 import io.pgdolt.config.ConfigException;
 import io.pgdolt.config.ConfigLoader;
 import io.pgdolt.config.PipelineConfig;
+import io.pgdolt.verify.VerifyCommand;
+import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -11,19 +13,24 @@ import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 /**
- * Entry point: {@code run --config FILE}. Under {@code flink run} the job goes to the cluster; with
- * {@code java -jar} it runs on an embedded local Flink.
+ * Entry point: {@code run --config FILE} replicates (under {@code flink run} the job goes to the
+ * cluster; with {@code java -jar} it runs on an embedded local Flink); {@code verify --config FILE}
+ * compares the replica with the primary ({@link VerifyCommand}).
  */
 public final class Main {
     private static final String USAGE =
             String.join(
                     "\n",
                     "usage: pgdolt run --config FILE [--restore CHECKPOINT_OR_SAVEPOINT_PATH]",
+                    VerifyCommand.USAGE,
                     "",
-                    "  run        replicate the primary into the replica until stopped",
-                    "  --config   the YAML configuration (see README.md)",
-                    "  --restore  (embedded runs) resume from a retained checkpoint or savepoint;",
-                    "             on a cluster use flink run -s PATH instead");
+                    "  run             replicate the primary into the replica until stopped",
+                    "  verify          compare the replica with the primary, table by table; exit",
+                    "                  0 equal, 1 different (stdout names the keys), 2 error",
+                    "  --config        the YAML configuration (see README.md)",
+                    "  --restore       (run, embedded) resume from a retained checkpoint or",
+                    "                  savepoint; on a cluster use flink run -s PATH instead",
+                    VerifyCommand.OPTIONS);
 
     private Main() {}
 
@@ -34,6 +41,16 @@ public final class Main {
         }
     }
 
+    /**
+     * {@code verify}, in-process: {@code args} are the arguments after {@code verify}; the report
+     * goes to {@code out}, progress and errors to {@code err}.
+     *
+     * @return the exit status: 0 equal, 1 different, 2 usage, configuration or connection error
+     */
+    public static int verify(String[] args, PrintStream out, PrintStream err) {
+        return VerifyCommand.run(List.of(args), out, err, System::getenv);
+    }
+
     static int run(String[] args) throws Exception {
         List<String> rest = new ArrayList<>(List.of(args));
         if (rest.isEmpty() || rest.contains("--help") || rest.contains("-h")) {
@@ -41,6 +58,9 @@ public final class Main {
             return rest.isEmpty() ? 2 : 0;
         }
         String command = rest.remove(0);
+        if ("verify".equals(command)) {
+            return VerifyCommand.run(rest, System.out, System.err, System::getenv);
+        }
         if (!"run".equals(command)) {
             System.err.println("unknown command '" + command + "'\n\n" + USAGE);
             return 2;

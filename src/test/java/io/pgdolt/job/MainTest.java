@@ -44,6 +44,57 @@ class MainTest {
     }
 
     @Test
+    void verifyUsageErrors() throws Exception {
+        assertThat(Main.run(new String[] {"verify"})).isEqualTo(2);
+        assertThat(stderr()).contains("pgdolt verify: missing --config FILE").contains("usage:");
+        assertThat(Main.run(new String[] {"verify", "--config", "x.yaml", "--bogus", "1"}))
+                .isEqualTo(2);
+        assertThat(stderr()).contains("unexpected argument '--bogus'");
+        assertThat(Main.run(new String[] {"verify", "--config", "x.yaml", "--recheck-wait", "5"}))
+                .isEqualTo(2);
+        assertThat(stderr()).contains("--recheck-wait: '5' is not a duration");
+        assertThat(Main.run(new String[] {"verify", "--config", "x.yaml", "--recheck", "-1"}))
+                .isEqualTo(2);
+        assertThat(stderr()).contains("--recheck: '-1' is not a whole number from 0 to 100");
+    }
+
+    @Test
+    void verifyReportsAnUnreachableReplicaWithoutThePassword(@TempDir Path dir) throws Exception {
+        int closedPort;
+        try (ServerSocket s = new ServerSocket(0)) {
+            closedPort = s.getLocalPort();
+        }
+        Path config = dir.resolve("c.yaml");
+        Files.writeString(
+                config,
+                String.join(
+                        "\n",
+                        "postgres_replication:",
+                        "  postgres_server_address: 127.0.0.1",
+                        "  postgres_port: " + closedPort,
+                        "  postgres_user: repl",
+                        "  postgres_password: hunter2-secret",
+                        "  slot_name: s1",
+                        "replica:",
+                        "  url: jdbc:postgresql://127.0.0.1:"
+                                + closedPort
+                                + "/r?password=hunter2-secret",
+                        "  password: hunter2-secret"));
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream verifyErr = new ByteArrayOutputStream();
+        assertThat(
+                        Main.verify(
+                                new String[] {"--config", config.toString()},
+                                new PrintStream(out, true, StandardCharsets.UTF_8),
+                                new PrintStream(verifyErr, true, StandardCharsets.UTF_8)))
+                .isEqualTo(2);
+        assertThat(verifyErr.toString(StandardCharsets.UTF_8))
+                .contains("cannot check the primary at 127.0.0.1:" + closedPort)
+                .doesNotContain("hunter2-secret");
+        assertThat(out.size()).isZero();
+    }
+
+    @Test
     void missingAndInvalidConfig(@TempDir Path dir) throws Exception {
         assertThat(Main.run(new String[] {"run", "--config", dir.resolve("none.yaml").toString()}))
                 .isEqualTo(2);
