@@ -189,6 +189,18 @@ final class InitialSnapshot {
                 long n;
                 try {
                     n = sink.load(chunk.table(), columns, out);
+                } catch (SQLException e) {
+                    throw new SQLException(
+                            "initial snapshot of "
+                                    + chunk.table()
+                                    + " (heap blocks "
+                                    + chunk.fromBlock()
+                                    + (chunk.toBlock() < 0 ? " on" : " to " + chunk.toBlock())
+                                    + ") failed; nothing of the snapshot is recorded, and the next"
+                                    + " start loads it again: "
+                                    + e.getMessage(),
+                            e.getSQLState(),
+                            e);
                 } finally {
                     if (out.isActive()) {
                         try {
@@ -206,8 +218,6 @@ final class InitialSnapshot {
                 }
             }
             source.rollback();
-        } catch (SQLException | RuntimeException e) {
-            throw e;
         }
         return null;
     }

@@ -105,7 +105,7 @@ public final class StartPosition {
                 default:
                     throw new IllegalStateException(String.valueOf(mode));
             }
-        } catch (SQLException e) {
+        } catch (SQLException | io.pgdolt.replica.ReplicaSchemaException e) {
             throw new ConfigException("cannot prepare the pipeline's start: " + e.getMessage(), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

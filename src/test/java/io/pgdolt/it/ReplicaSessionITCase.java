@@ -103,6 +103,21 @@ class ReplicaSessionITCase {
                     .hasMessageContaining("xid 4")
                     .hasMessageContaining("public.t")
                     .hasMessageContaining("diverged");
+            // A failing transaction leaves nothing behind, not even the part before a TRUNCATE
+            // (Doltgres commits the open transaction at DDL; TRUNCATE must not do that).
+            assertThatThrownBy(
+                            () ->
+                                    a.apply(
+                                            txn(
+                                                    5,
+                                                    500,
+                                                    insert(3, "three"),
+                                                    RowChange.truncate(new TableId("public", "t")),
+                                                    insert(4, "four"),
+                                                    update(9, "x")),
+                                            Lsn.of(300)))
+                    .isInstanceOf(ApplyException.class)
+                    .hasMessageContaining("xid 5");
         }
         assertThat(db.rows("SELECT id, v FROM t ORDER BY id"))
                 .containsExactly(List.of("1", "one"), List.of("2", "two"));

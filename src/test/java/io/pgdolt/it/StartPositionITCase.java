@@ -191,6 +191,72 @@ class StartPositionITCase {
         }
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"doltgres", "postgres"})
+    void aSnapshotThatFailsIsLoadedAgainFromScratch(String kind) throws Exception {
+        try (ReplicationFixture f =
+                ReplicationFixture.create(
+                                kind,
+                                "resnap",
+                                List.of("a", "b"),
+                                "CREATE TABLE a (id int PRIMARY KEY, v text)",
+                                "CREATE TABLE b (id int PRIMARY KEY, amount int)")
+                        .withStartupYaml("mode: initial", "snapshot_chunk_rows: 1000")) {
+            f.primary.exec(
+                    "INSERT INTO a SELECT g, 'v' || g FROM generate_series(1, 20000) g",
+                    "INSERT INTO b SELECT g, g FROM generate_series(1, 20000) g",
+                    "ANALYZE");
+
+            // A replica that already holds rows is not overwritten by a snapshot.
+            f.replica.exec("INSERT INTO b VALUES (-1, -1)");
+            assertThatThrownBy(
+                            () ->
+                                    PipelineBuilder.build(
+                                            StreamExecutionEnvironment.getExecutionEnvironment(),
+                                            f.config(),
+                                            false))
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageContaining("the replica's tables [public.b] already hold rows")
+                    .hasMessageContaining("from-lsn");
+            f.replica.exec("DELETE FROM b");
+
+            // The replica rejects part of the snapshot: the start fails naming the table, and
+            // what was loaded is not recorded as a snapshot.
+            f.replica.exec("ALTER TABLE b ADD CONSTRAINT small CHECK (amount < 15000)");
+            assertThatThrownBy(
+                            () ->
+                                    PipelineBuilder.build(
+                                            StreamExecutionEnvironment.getExecutionEnvironment(),
+                                            f.config(),
+                                            false))
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageContaining("initial snapshot of public.b")
+                    .hasMessageContaining("small");
+            assertThat(f.replica.value("SELECT count(*) FROM a")).isNotEqualTo("0");
+
+            // Fixed: the next start empties the tables and loads the snapshot again.
+            f.replica.exec("ALTER TABLE b DROP CONSTRAINT small");
+            f.start(StreamExecutionEnvironment.getExecutionEnvironment());
+            long xid;
+            try (Connection c = f.primary.connect()) {
+                c.setAutoCommit(false);
+                c.createStatement().executeUpdate("UPDATE b SET amount = 0 WHERE id = 1");
+                xid = ReplicationFixture.currentXid(c);
+                c.commit();
+            }
+            f.awaitApplied(xid, Duration.ofMinutes(1));
+            f.assertTablesEqual();
+            if ("doltgres".equals(kind)) {
+                assertThat(
+                                f.replica.value(
+                                        "SELECT count(*) FROM dolt_log"
+                                                + " WHERE message LIKE 'pgdolt: initial snapshot"
+                                                + " of 2 tables, 40000 rows%'"))
+                        .isEqualTo("1");
+            }
+        }
+    }
+
     private static void awaitSlotInactive(ReplicationFixture f) throws Exception {
         for (int i = 0; i < 300; i++) {
             if ("f"

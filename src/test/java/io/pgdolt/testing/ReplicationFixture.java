@@ -212,6 +212,26 @@ public final class ReplicationFixture implements AutoCloseable {
         }
     }
 
+    /**
+     * Runs {@code pgdolt verify} with this pipeline's configuration (passwords from files) and
+     * returns its exit status; its report goes to stdout.
+     */
+    public int verify(String... extraArgs) throws java.io.IOException {
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("pgdolt-verify");
+        java.nio.file.Path primaryPw = dir.resolve("primary.pw");
+        java.nio.file.Path replicaPw = dir.resolve("replica.pw");
+        java.nio.file.Files.writeString(primaryPw, primary.password());
+        java.nio.file.Files.writeString(replicaPw, replica.password());
+        java.nio.file.Path config = dir.resolve("pgdolt.yaml");
+        java.nio.file.Files.writeString(
+                config,
+                yaml().replace("${TEST_PRIMARY_PASSWORD}", "${file:" + primaryPw + "}")
+                        .replace("${TEST_REPLICA_PASSWORD}", "${file:" + replicaPw + "}"));
+        List<String> args = new ArrayList<>(List.of("--config", config.toString()));
+        args.addAll(List.of(extraArgs));
+        return io.pgdolt.job.Main.verify(args.toArray(new String[0]), System.out, System.err);
+    }
+
     /** A Dolt commit written by the pipeline. */
     public record DoltCommit(String hash, long xid, String lsn, String date, String message) {}
 
