@@ -174,6 +174,57 @@ class ConfigLoaderTest {
         assertError("a: [", "", "not valid YAML");
     }
 
+    @Test
+    void readsStartup() {
+        PipelineConfig dflt = ConfigLoader.parse(DOLTGRES_FILE, ENV);
+        assertThat(dflt.startup().mode()).isEqualTo(PipelineConfig.StartupMode.INITIAL);
+        assertThat(dflt.startup().snapshotParallelism()).isEqualTo(2);
+        assertThat(dflt.startup().snapshotChunkRows()).isEqualTo(100_000);
+
+        assertThat(
+                        ConfigLoader.parse(DOLTGRES_FILE + "startup: stream-only\n", ENV)
+                                .startup()
+                                .mode())
+                .isEqualTo(PipelineConfig.StartupMode.STREAM_ONLY);
+        PipelineConfig fromLsn =
+                ConfigLoader.parse(
+                        DOLTGRES_FILE
+                                + "startup:\n  mode: from-lsn\n  lsn: 16/B374D848\n"
+                                + "  snapshot_parallelism: 4\n",
+                        ENV);
+        assertThat(fromLsn.startup().mode()).isEqualTo(PipelineConfig.StartupMode.FROM_LSN);
+        assertThat(fromLsn.startup().lsn().toString()).isEqualTo("16/B374D848");
+        assertThat(fromLsn.startup().snapshotParallelism()).isEqualTo(4);
+        assertThat(
+                        ConfigLoader.parse(
+                                        DOLTGRES_FILE
+                                                + "startup:\n"
+                                                + "  mode: from-lsn\n"
+                                                + "  wal_location_file:"
+                                                + " /x/.doltcfg/pg_wal_location\n",
+                                        ENV)
+                                .startup()
+                                .walLocationFile())
+                .isEqualTo("/x/.doltcfg/pg_wal_location");
+
+        assertError(DOLTGRES_FILE + "startup: snapshot\n", "startup.mode", "initial, stream-only");
+        assertError(DOLTGRES_FILE + "startup:\n  mode: from-lsn\n", "startup", "exactly one");
+        assertError(
+                DOLTGRES_FILE + "startup:\n  mode: from-lsn\n  lsn: 1/2\n  wal_location_file: f\n",
+                "startup",
+                "exactly one");
+        assertError(
+                DOLTGRES_FILE + "startup:\n  mode: from-lsn\n  lsn: 12345\n",
+                "startup.lsn",
+                "not an LSN");
+        assertError(DOLTGRES_FILE + "startup:\n  lsn: 1/2\n", "startup.lsn", "only used with");
+        assertError(
+                DOLTGRES_FILE + "startup:\n  snapshot_chunk_rows: 10\n",
+                "startup.snapshot_chunk_rows",
+                "at least 1000");
+        assertError(DOLTGRES_FILE + "startup:\n  modes: initial\n", "startup.modes", "unknown");
+    }
+
     private static void assertError(String yaml, String key, String detail) {
         assertThatThrownBy(() -> ConfigLoader.parse(yaml, ENV))
                 .isInstanceOf(ConfigException.class)
