@@ -2,9 +2,10 @@
 #
 # pgdolt quickstart: on this machine, start a PostgreSQL primary and a Doltgres
 # replica (installing what is missing), build the job, run it on an embedded
-# Flink, drive a small shop workload on the primary, and show the replica's
-# Dolt history: one commit per source transaction, and a dolt_diff between two
-# of them.
+# Flink (which first loads the existing rows as an initial snapshot), drive a
+# small shop workload on the primary, and show the replica's Dolt history: the
+# snapshot commit, one commit per source transaction, and a dolt_diff between
+# two of them.
 #
 # usage: scripts/quickstart.sh [--keep]
 #   --keep   leave the servers and the job running afterwards (stop them with
@@ -120,6 +121,13 @@ pipeline:
 YAML
   cat "$QS_DIR/pgdolt.yaml"
 
+  step "Rows that exist before the job starts (the initial snapshot will load them)"
+  primary_sql <<'SQL'
+INSERT INTO products VALUES ('TEA-1', 'Green tea', 4.50, 100), ('MUG-2', 'Mug "Dolt"', 9.90, 20);
+INSERT INTO customers VALUES (1, 'Ada O''Neill', 'ada@example.com');
+SQL
+  echo "2 products, 1 customer"
+
   step "Starting the job on an embedded Flink (java -jar; log: $QS_DIR/job.log)"
   PRIMARY_PASSWORD="$PGDOLT_PRIMARY_PASSWORD" REPLICA_PASSWORD="$PGDOLT_DOLTGRES_PASSWORD" \
     java -Xmx1g -jar "$jar" run --config "$QS_DIR/pgdolt.yaml" >"$QS_DIR/job.log" 2>&1 &
@@ -127,12 +135,19 @@ YAML
   echo "$JOB_PID" >"$QS_DIR/job.pid"
   echo "job pid $JOB_PID"
 
+  step "Waiting for the initial snapshot commit"
+  local i snapshot=""
+  for ((i = 0; i < 180; i++)); do
+    snapshot="$(replica_sql -At -c "SELECT split_part(message, E'\n', 1) FROM dolt_log WHERE message LIKE 'pgdolt: initial snapshot%'" 2>/dev/null || true)"
+    [[ -n "$snapshot" ]] && break
+    kill -0 "$JOB_PID" 2>/dev/null || pgdolt_die "the job exited; see $QS_DIR/job.log"
+    sleep 1
+  done
+  [[ -n "$snapshot" ]] || pgdolt_die "no snapshot commit within 180 s; see $QS_DIR/job.log"
+  echo "$snapshot"
+
   step "Running a small shop workload on the primary (5 transactions)"
   primary_sql <<'SQL'
-BEGIN;
-INSERT INTO products VALUES ('TEA-1', 'Green tea', 4.50, 100), ('MUG-2', 'Mug "Dolt"', 9.90, 20);
-INSERT INTO customers VALUES (1, 'Ada O''Neill', 'ada@example.com');
-COMMIT;
 BEGIN;
 INSERT INTO orders VALUES (1, 1, 'TEA-1', 3, now());
 UPDATE products SET stock = stock - 3 WHERE sku = 'TEA-1';
@@ -148,13 +163,14 @@ DELETE FROM orders WHERE id = 1;
 UPDATE products SET stock = stock + 3 WHERE sku = 'TEA-1';
 UPDATE customers SET email = 'grace@example.com' WHERE id = 2;
 COMMIT;
+INSERT INTO products VALUES ('PEN-3', 'Pen', 1.20, 500);
 SQL
   local last_xid
-  last_xid="$(primary_sql -At -c "SELECT xmin FROM customers WHERE id = 2")"
+  last_xid="$(primary_sql -At -c "SELECT xmin FROM products WHERE sku = 'PEN-3'")"
   echo "last transaction: xid $last_xid"
 
   step "Waiting for the replica to apply xid $last_xid"
-  local i applied=""
+  local applied=""
   for ((i = 0; i < 180; i++)); do
     applied="$(replica_sql -At -c "SELECT xid FROM pgdolt_progress WHERE pipeline_id = 'quickstart'" 2>/dev/null || true)"
     [[ "$applied" == "$last_xid" ]] && break
@@ -164,7 +180,7 @@ SQL
   [[ "$applied" == "$last_xid" ]] || pgdolt_die "replica did not catch up within 180 s (at xid '${applied:-none}')"
   echo "replica caught up"
 
-  step "The replica's Dolt history: one commit per source transaction"
+  step "The replica's Dolt history: the snapshot, then one commit per source transaction"
   replica_sql -c "SELECT commit_hash, committer, date, split_part(message, E'\n', 1) AS message FROM dolt_log LIMIT 7"
 
   step "dolt_diff of the products table between the 1st and the 5th replicated transaction"

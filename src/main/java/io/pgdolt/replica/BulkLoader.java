@@ -70,6 +70,11 @@ public final class BulkLoader implements AutoCloseable {
                 anyChecked = true;
             }
         }
+        byte[] first = source.readFromCopy();
+        if (first == null) {
+            // Nothing to load (Doltgres refuses a COPY that sends no data).
+            return 0;
+        }
         StringBuilder sql = new StringBuilder("COPY ").append(table.quoted()).append(" (");
         for (int i = 0; i < columns.size(); i++) {
             sql.append(i == 0 ? "" : ", ").append(TableId.quote(columns.get(i)));
@@ -79,8 +84,7 @@ public final class BulkLoader implements AutoCloseable {
         long rows = 0;
         try {
             ByteArrayOutputStream buffer = new ByteArrayOutputStream(FLUSH_BYTES + 4096);
-            byte[] row;
-            while ((row = source.readFromCopy()) != null) {
+            for (byte[] row = first; row != null; row = source.readFromCopy()) {
                 if (anyChecked) {
                     check(table, columns, castTypes, row);
                 }

@@ -198,9 +198,11 @@ class StartPositionITCase {
                 ReplicationFixture.create(
                                 kind,
                                 "resnap",
-                                List.of("a", "b"),
+                                List.of("a", "b", "c"),
                                 "CREATE TABLE a (id int PRIMARY KEY, v text)",
-                                "CREATE TABLE b (id int PRIMARY KEY, amount int)")
+                                "CREATE TABLE b (id int PRIMARY KEY, amount int)",
+                                // Empty: nothing to copy.
+                                "CREATE TABLE c (id int PRIMARY KEY)")
                         .withStartupYaml("mode: initial", "snapshot_chunk_rows: 1000")) {
             f.primary.exec(
                     "INSERT INTO a SELECT g, 'v' || g FROM generate_series(1, 20000) g",
@@ -251,7 +253,7 @@ class StartPositionITCase {
                                 f.replica.value(
                                         "SELECT count(*) FROM dolt_log"
                                                 + " WHERE message LIKE 'pgdolt: initial snapshot"
-                                                + " of 2 tables, 40000 rows%'"))
+                                                + " of 3 tables, 40000 rows%'"))
                         .isEqualTo("1");
             }
         }
