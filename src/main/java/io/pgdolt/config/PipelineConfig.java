@@ -33,6 +33,19 @@ public record PipelineConfig(Primary primary, Replica replica, Pipeline pipeline
         public String jdbcUrl() {
             return "jdbc:postgresql://" + host + ":" + port + "/" + database;
         }
+
+        /**
+         * pgjdbc properties for a connection to the primary: credentials, a 10 s connect timeout
+         * and {@code applicationName} (shown in {@code pg_stat_activity}).
+         */
+        public java.util.Properties jdbcProperties(String applicationName) {
+            java.util.Properties props = new java.util.Properties();
+            props.setProperty("user", user);
+            props.setProperty("password", password.reveal());
+            props.setProperty("connectTimeout", "10");
+            props.setProperty("ApplicationName", applicationName);
+            return props;
+        }
     }
 
     /** Kind of replica server. */

@@ -35,14 +35,10 @@ public final class ExportedSnapshot implements AutoCloseable {
 
     /** Opens a replication connection to the primary and exports a snapshot from it. */
     public static ExportedSnapshot export(PipelineConfig.Primary p) throws SQLException {
-        Properties props = new Properties();
-        props.setProperty("user", p.user());
-        props.setProperty("password", p.password().reveal());
+        Properties props = p.jdbcProperties("pgdolt-snapshot");
         props.setProperty("replication", "database");
         props.setProperty("preferQueryMode", "simple");
         props.setProperty("assumeMinServerVersion", "10");
-        props.setProperty("connectTimeout", "10");
-        props.setProperty("ApplicationName", "pgdolt-snapshot");
         String slot =
                 ("pgdolt_snap_" + Long.toString(ThreadLocalRandom.current().nextLong(1L << 40), 36))
                         .toLowerCase(Locale.ROOT);

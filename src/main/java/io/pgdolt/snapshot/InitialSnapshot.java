@@ -14,7 +14,6 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -280,12 +279,8 @@ final class InitialSnapshot {
     /** A primary connection inside a read-only transaction on {@code snapshot}. */
     private Connection primary(ExportedSnapshot snapshot) throws SQLException {
         PipelineConfig.Primary p = config.primary();
-        Properties props = new Properties();
-        props.setProperty("user", p.user());
-        props.setProperty("password", p.password().reveal());
-        props.setProperty("connectTimeout", "10");
-        props.setProperty("ApplicationName", "pgdolt-snapshot");
-        Connection c = DriverManager.getConnection(p.jdbcUrl(), props);
+        Connection c =
+                DriverManager.getConnection(p.jdbcUrl(), p.jdbcProperties("pgdolt-snapshot"));
         try {
             try (Statement st = c.createStatement()) {
                 // Text output both servers read back the same: UTC, ISO dates, exact floats.

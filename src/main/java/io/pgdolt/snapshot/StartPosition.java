@@ -23,7 +23,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -329,10 +328,6 @@ public final class StartPosition {
     }
 
     private static Connection connect(PipelineConfig.Primary p) throws SQLException {
-        Properties props = new Properties();
-        props.setProperty("user", p.user());
-        props.setProperty("password", p.password().reveal());
-        props.setProperty("connectTimeout", "10");
-        return DriverManager.getConnection(p.jdbcUrl(), props);
+        return DriverManager.getConnection(p.jdbcUrl(), p.jdbcProperties("pgdolt-start"));
     }
 }

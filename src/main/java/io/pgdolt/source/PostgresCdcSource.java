@@ -109,11 +109,8 @@ public final class PostgresCdcSource {
      * (each must be in the publication) or, by default, every table of the publication.
      */
     public static SourceTables checkPrimary(PipelineConfig.Primary p) {
-        Properties props = new Properties();
-        props.setProperty("user", p.user());
-        props.setProperty("password", p.password().reveal());
-        props.setProperty("connectTimeout", "10");
-        try (Connection c = DriverManager.getConnection(p.jdbcUrl(), props)) {
+        try (Connection c =
+                DriverManager.getConnection(p.jdbcUrl(), p.jdbcProperties("pgdolt-check"))) {
             try (PreparedStatement ps =
                     c.prepareStatement(
                             "SELECT plugin, database FROM pg_replication_slots WHERE slot_name"
