@@ -243,6 +243,9 @@ pgdolt_pg_write_conf() {
     echo "log_line_prefix = '%m [%p] %q%u@%d '"
     echo "log_min_messages = warning"
     echo "log_connections = off"
+    if pgdolt_as_pg test -f "$data/server.crt"; then
+      echo "ssl = on"
+    fi
     if [[ "${PGDOLT_FAST:-0}" == "1" ]]; then
       echo "fsync = off"
       echo "synchronous_commit = off"
@@ -272,6 +275,23 @@ pgdolt_pg_initdb() {
     pgdolt_die "initdb failed for $data"
   fi
   printf "\ninclude_if_exists = 'pgdolt.conf'\n" | pgdolt_as_pg tee -a "$data/postgresql.conf" >/dev/null
+  pgdolt_pg_make_cert "$data"
+}
+
+# Give PGDATA DATA a self-signed TLS certificate for $PGDOLT_HOST (server.crt,
+# server.key), so clients can connect with sslmode=verify-full and the
+# certificate as root. Without openssl the server runs without TLS.
+pgdolt_pg_make_cert() {
+  local data="$1"
+  if ! command -v openssl >/dev/null 2>&1; then
+    pgdolt_log "openssl not found: PostgreSQL in $data runs without TLS"
+    return 0
+  fi
+  pgdolt_as_pg openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=$PGDOLT_HOST" \
+    -addext "subjectAltName=IP:$PGDOLT_HOST" \
+    -keyout "$data/server.key" -out "$data/server.crt" >/dev/null 2>&1 ||
+    pgdolt_die "openssl could not make a certificate in $data"
+  pgdolt_as_pg chmod 0600 "$data/server.key"
 }
 
 # Start (initialising if needed) PostgreSQL server NAME (primary|pgreplica) in
@@ -605,6 +625,19 @@ pgdolt_server_port() {
   esac
 }
 
+# If PostgreSQL server NAME in DIR has a TLS certificate, copy it to
+# DIR/NAME-root.crt (readable by the tests) and print its export line
+# (PGDOLT_<VAR>_SSLROOTCERT).
+pgdolt_export_root_cert() {
+  local dir="$1" name="$2" var="$3" data
+  data="$(pgdolt_pg_home "$dir" "$name")/data"
+  if pgdolt_as_pg test -f "$data/server.crt"; then
+    pgdolt_as_pg cat "$data/server.crt" >"$dir/$name-root.crt"
+    chmod 0644 "$dir/$name-root.crt"
+    printf "export PGDOLT_%s_SSLROOTCERT='%s'\n" "$var" "$(pgdolt_abs_dir "$dir")/$name-root.crt"
+  fi
+}
+
 # (Re)write DIR/servers.env with `export` lines for every running server in DIR;
 # remove it when none is running.
 pgdolt_write_env() {
@@ -621,6 +654,7 @@ export PGDOLT_PRIMARY_USER='$PGDOLT_PG_USER'
 export PGDOLT_PRIMARY_PASSWORD='$PGDOLT_PG_PASSWORD'
 export PGDOLT_PRIMARY_DATABASE='$PGDOLT_PG_DATABASE'
 EOF
+    pgdolt_export_root_cert "$dir" primary PRIMARY >>"$tmp"
   fi
   port="$(pgdolt_server_port "$dir" pgreplica)"
   if [[ -n "$port" ]]; then
@@ -631,6 +665,7 @@ export PGDOLT_PGREPLICA_PORT='$port'
 export PGDOLT_PGREPLICA_USER='$PGDOLT_PG_USER'
 export PGDOLT_PGREPLICA_PASSWORD='$PGDOLT_PG_PASSWORD'
 EOF
+    pgdolt_export_root_cert "$dir" pgreplica PGREPLICA >>"$tmp"
   fi
   port="$(pgdolt_server_port "$dir" doltgres)"
   if [[ -n "$port" ]]; then

@@ -71,7 +71,9 @@ public final class ConfigLoader {
                     "slot_name",
                     "publication_name",
                     "tables",
-                    "heartbeat_interval");
+                    "heartbeat_interval",
+                    "sslmode",
+                    "sslrootcert");
 
     /** Doltgres's behavior keys: only dolt_transaction_commit matters to the job. */
     private static final Set<String> BEHAVIOR_KEYS =
@@ -93,7 +95,9 @@ public final class ConfigLoader {
                     "author",
                     "create_tables",
                     "add_columns",
-                    "type_mapping");
+                    "type_mapping",
+                    "sslmode",
+                    "sslrootcert");
     private static final Set<String> PIPELINE_KEYS =
             Set.of(
                     "id",
@@ -250,7 +254,11 @@ public final class ConfigLoader {
                         slot,
                         pr.string("publication_name", slot),
                         tables,
-                        heartbeat(pr.duration("heartbeat_interval", Duration.ofSeconds(10))));
+                        heartbeat(pr.duration("heartbeat_interval", Duration.ofSeconds(10))),
+                        primarySslMode(pr.string("sslmode", null)),
+                        rootCert(
+                                pr.string("sslrootcert", null),
+                                "postgres_replication.sslrootcert"));
 
         ReplicaKind kind;
         String kindText = rep.string("kind", "doltgres").toLowerCase(Locale.ROOT);
@@ -298,6 +306,7 @@ public final class ConfigLoader {
         if (!url.startsWith("jdbc:postgresql://")) {
             throw new ConfigException("replica.url: '" + url + "' is not a jdbc:postgresql:// URL");
         }
+        url = withTls(url, rep);
         String author = rep.string("author", "pgdolt <pgdolt@localhost>");
         if (!AUTHOR.matcher(author).matches()) {
             throw new ConfigException(
@@ -439,6 +448,66 @@ public final class ConfigLoader {
             mapping.put(type, target);
         }
         return mapping;
+    }
+
+    private static final Set<String> SSL_MODES =
+            Set.of("disable", "allow", "prefer", "require", "verify-ca", "verify-full");
+
+    /** The modes the connector's replication connection (Debezium 1.9) supports. */
+    private static final Set<String> PRIMARY_SSL_MODES =
+            Set.of("disable", "require", "verify-ca", "verify-full");
+
+    private static String primarySslMode(String mode) {
+        if (mode != null && SSL_MODES.contains(mode) && !PRIMARY_SSL_MODES.contains(mode)) {
+            throw new ConfigException(
+                    "postgres_replication.sslmode: '"
+                            + mode
+                            + "' is not supported for the primary (the replication connection"
+                            + " takes disable, require, verify-ca or verify-full)");
+        }
+        return sslMode(mode, "postgres_replication.sslmode");
+    }
+
+    private static String sslMode(String mode, String key) {
+        if (mode != null && !SSL_MODES.contains(mode)) {
+            throw new ConfigException(
+                    key
+                            + ": '"
+                            + mode
+                            + "' is not one of disable, allow, prefer, require, verify-ca,"
+                            + " verify-full");
+        }
+        return mode;
+    }
+
+    private static String rootCert(String path, String key) {
+        if (path != null && !Files.isReadable(Path.of(path))) {
+            throw new ConfigException(key + ": cannot read the root certificate " + path);
+        }
+        return path;
+    }
+
+    /** {@code replica.sslmode} and {@code sslrootcert} become parameters of the replica's URL. */
+    private static String withTls(String url, Section rep) {
+        String mode = sslMode(rep.string("sslmode", null), "replica.sslmode");
+        String cert = rootCert(rep.string("sslrootcert", null), "replica.sslrootcert");
+        StringBuilder sb = new StringBuilder(url);
+        for (String[] kv : new String[][] {{"sslmode", mode}, {"sslrootcert", cert}}) {
+            if (kv[1] == null) {
+                continue;
+            }
+            if (url.contains("?" + kv[0] + "=") || url.contains("&" + kv[0] + "=")) {
+                throw new ConfigException(
+                        "replica."
+                                + kv[0]
+                                + ": also given in replica.url; set it in one place only");
+            }
+            sb.append(sb.indexOf("?") < 0 ? '?' : '&')
+                    .append(kv[0])
+                    .append('=')
+                    .append(java.net.URLEncoder.encode(kv[1], StandardCharsets.UTF_8));
+        }
+        return sb.toString();
     }
 
     private static Duration heartbeat(Duration d) {

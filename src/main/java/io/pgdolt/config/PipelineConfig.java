@@ -23,15 +23,39 @@ public record PipelineConfig(Primary primary, Replica replica, Pipeline pipeline
             String slotName,
             String publicationName,
             List<TableId> tables,
-            Duration heartbeatInterval)
+            Duration heartbeatInterval,
+            String sslMode,
+            String sslRootCert)
             implements Serializable {
         public Primary {
             tables = List.copyOf(tables);
         }
 
-        /** A pgjdbc URL for plain SQL connections to the primary. */
+        /**
+         * A pgjdbc URL for plain SQL connections to the primary, with the TLS settings ({@code
+         * sslMode} and {@code sslRootCert} may be null: pgjdbc's defaults).
+         */
         public String jdbcUrl() {
-            return "jdbc:postgresql://" + host + ":" + port + "/" + database;
+            StringBuilder url =
+                    new StringBuilder("jdbc:postgresql://")
+                            .append(host)
+                            .append(":")
+                            .append(port)
+                            .append("/")
+                            .append(database);
+            char sep = '?';
+            if (sslMode != null) {
+                url.append(sep).append("sslmode=").append(sslMode);
+                sep = '&';
+            }
+            if (sslRootCert != null) {
+                url.append(sep)
+                        .append("sslrootcert=")
+                        .append(
+                                java.net.URLEncoder.encode(
+                                        sslRootCert, java.nio.charset.StandardCharsets.UTF_8));
+            }
+            return url.toString();
         }
 
         /**

@@ -34,6 +34,18 @@ public final class ReplicaSession implements AutoCloseable {
 
     private static final int MAX_BATCH = 1000;
 
+    /**
+     * Creates the progress table. The job runs it when the table is missing; with a replica role
+     * that may not create tables, an administrator runs it once.
+     */
+    public static final String PROGRESS_TABLE_DDL =
+            "CREATE TABLE IF NOT EXISTS public.pgdolt_progress ("
+                    + "pipeline_id varchar(100) PRIMARY KEY,"
+                    + " commit_lsn varchar(20) NOT NULL,"
+                    + " xid bigint NOT NULL,"
+                    + " commit_time timestamptz NOT NULL,"
+                    + " committer_id varchar(40) NOT NULL)";
+
     /** {@code committer_id} of the progress row while an initial snapshot is loading. */
     static final String SNAPSHOT_MARKER = "snapshot-in-progress";
 
@@ -69,15 +81,23 @@ public final class ReplicaSession implements AutoCloseable {
         Connection c = connect(url, user, password, pipelineId);
         try {
             c.setAutoCommit(true);
-            try (Statement st = c.createStatement()) {
-                st.execute(
-                        "CREATE TABLE IF NOT EXISTS "
-                                + PROGRESS_TABLE.quoted()
-                                + " (pipeline_id varchar(100) PRIMARY KEY,"
-                                + " commit_lsn varchar(20) NOT NULL,"
-                                + " xid bigint NOT NULL,"
-                                + " commit_time timestamptz NOT NULL,"
-                                + " committer_id varchar(40) NOT NULL)");
+            // Created only when missing: a least-privilege role may use the table an
+            // administrator created, without the right to create tables.
+            boolean exists;
+            try (PreparedStatement ps =
+                    c.prepareStatement(
+                            "SELECT 1 FROM information_schema.tables"
+                                    + " WHERE table_schema = ? AND table_name = ?")) {
+                ps.setString(1, PROGRESS_TABLE.schema());
+                ps.setString(2, PROGRESS_TABLE.table());
+                try (ResultSet rs = ps.executeQuery()) {
+                    exists = rs.next();
+                }
+            }
+            if (!exists) {
+                try (Statement st = c.createStatement()) {
+                    st.execute(PROGRESS_TABLE_DDL);
+                }
             }
             c.setAutoCommit(false);
             return new ReplicaSession(c, dialect, pipelineId, policy);

@@ -16,7 +16,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.cdc.debezium.DebeziumDeserializationSchema;
 import org.apache.flink.util.Collector;
@@ -304,11 +303,9 @@ final class ChangeEventDeserializer implements DebeziumDeserializationSchema<Cha
         if (primary == null) {
             return RowChange.columnAdded(table, column, null, sourceType, RowChange.UNCHANGED);
         }
-        Properties props = new Properties();
-        props.setProperty("user", primary.user());
-        props.setProperty("password", primary.password().reveal());
-        props.setProperty("connectTimeout", "10");
-        try (Connection c = DriverManager.getConnection(primary.jdbcUrl(), props);
+        try (Connection c =
+                        DriverManager.getConnection(
+                                primary.jdbcUrl(), primary.jdbcProperties("pgdolt-catalog"));
                 PreparedStatement ps =
                         c.prepareStatement(
                                 // A domain is added as its base type, as create_tables does.

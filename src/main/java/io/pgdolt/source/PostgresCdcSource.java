@@ -70,6 +70,13 @@ public final class PostgresCdcSource {
         // bit varying and arrays as the primary printed them (see TextValueConverter).
         dbz.setProperty("converters", "pgdolttext");
         dbz.setProperty("pgdolttext.type", TextValueConverter.class.getName());
+        // TLS for every connection the connector opens (replication and SQL).
+        if (p.sslMode() != null) {
+            dbz.setProperty("database.sslmode", p.sslMode());
+        }
+        if (p.sslRootCert() != null) {
+            dbz.setProperty("database.sslrootcert", p.sslRootCert());
+        }
 
         PostgresSourceBuilder<ChangeEvent> builder =
                 PostgresSourceBuilder.PostgresIncrementalSource.<ChangeEvent>builder()

@@ -32,6 +32,8 @@ final class TransactionAwarePostgresSource<T>
     @Override
     protected RecordEmitter<SourceRecords, T, SourceSplitState> createRecordEmitter(
             SourceConfig sourceConfig, SourceReaderMetrics sourceReaderMetrics) {
+        // Called where the reader runs, before any split is fetched.
+        ConnectorLogGuard.apply();
         return new TransactionRecordEmitter<>(
                 deserializationSchema, sourceReaderMetrics, offsetFactory);
     }

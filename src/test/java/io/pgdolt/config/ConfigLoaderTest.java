@@ -225,6 +225,48 @@ class ConfigLoaderTest {
         assertError(DOLTGRES_FILE + "startup:\n  modes: initial\n", "startup.modes", "unknown");
     }
 
+    @Test
+    void readsTls(@TempDir Path dir) throws Exception {
+        Path cert = dir.resolve("root ca.crt");
+        Files.writeString(cert, "-----BEGIN CERTIFICATE-----\n");
+        PipelineConfig c =
+                ConfigLoader.parse(
+                        DOLTGRES_FILE.replace(
+                                        "  slot_name: doltgres_slot\n",
+                                        "  slot_name: doltgres_slot\n  sslmode: verify-full\n"
+                                                + "  sslrootcert: "
+                                                + cert
+                                                + "\n")
+                                + "replica:\n  url: jdbc:postgresql://h:5433/db\n"
+                                + "  sslmode: require\n",
+                        ENV);
+        assertThat(c.primary().jdbcUrl())
+                .isEqualTo(
+                        "jdbc:postgresql://127.0.0.1:5432/shop?sslmode=verify-full&sslrootcert="
+                                + java.net.URLEncoder.encode(
+                                        cert.toString(), java.nio.charset.StandardCharsets.UTF_8));
+        assertThat(c.replica().url()).isEqualTo("jdbc:postgresql://h:5433/db?sslmode=require");
+
+        assertError(
+                DOLTGRES_FILE + "replica:\n  sslmode: maybe\n", "replica.sslmode", "verify-full");
+        assertError(
+                DOLTGRES_FILE.replace(
+                        "  slot_name: doltgres_slot\n",
+                        "  slot_name: doltgres_slot\n  sslmode: prefer\n"),
+                "postgres_replication.sslmode",
+                "replication connection");
+        assertError(
+                DOLTGRES_FILE + "replica:\n  sslrootcert: /no/such/file.crt\n",
+                "replica.sslrootcert",
+                "cannot read");
+        assertError(
+                DOLTGRES_FILE
+                        + "replica:\n  url: jdbc:postgresql://h/db?sslmode=disable\n"
+                        + "  sslmode: require\n",
+                "replica.sslmode",
+                "one place");
+    }
+
     private static void assertError(String yaml, String key, String detail) {
         assertThatThrownBy(() -> ConfigLoader.parse(yaml, ENV))
                 .isInstanceOf(ConfigException.class)

@@ -29,6 +29,11 @@ public final class ReplicationFixture implements AutoCloseable {
     public final List<String> tables;
     private final String extraYaml;
     private String replicaYaml = "";
+    private String primaryUser;
+    private String primaryPassword;
+    private String primaryYaml = "";
+    private String replicaUser;
+    private String replicaPassword;
     private String startupYaml = "startup:\n  mode: stream-only";
     private JobClient job;
 
@@ -93,6 +98,36 @@ public final class ReplicationFixture implements AutoCloseable {
         return new ReplicationFixture(kind, name, primary, replica, tables, extraYaml);
     }
 
+    /**
+     * The job logs in to the primary as {@code user}, with {@code lines} added (indented) to its
+     * {@code postgres_replication} section.
+     */
+    public ReplicationFixture withPrimaryLogin(String user, String password, String... lines) {
+        primaryUser = user;
+        primaryPassword = password;
+        StringBuilder sb = new StringBuilder();
+        for (String line : lines) {
+            sb.append("\n  ").append(line);
+        }
+        primaryYaml = sb.toString();
+        return this;
+    }
+
+    /** The job logs in to the replica as {@code user}. */
+    public ReplicationFixture withReplicaLogin(String user, String password) {
+        replicaUser = user;
+        replicaPassword = password;
+        return this;
+    }
+
+    private String primaryPassword() {
+        return primaryUser == null ? primary.password() : primaryPassword;
+    }
+
+    private String replicaPassword() {
+        return replicaUser == null ? replica.password() : replicaPassword;
+    }
+
     /** Adds lines (indented by two spaces) to the job configuration's {@code replica} section. */
     public ReplicationFixture withReplicaYaml(String... lines) {
         StringBuilder sb = new StringBuilder();
@@ -123,16 +158,16 @@ public final class ReplicationFixture implements AutoCloseable {
                 "postgres_replication:",
                 "  postgres_server_address: " + primary.host(),
                 "  postgres_port: " + primary.port(),
-                "  postgres_user: " + primary.user(),
+                "  postgres_user: " + (primaryUser == null ? primary.user() : primaryUser),
                 "  postgres_password: ${TEST_PRIMARY_PASSWORD}",
                 "  postgres_database: " + name,
-                "  slot_name: " + name,
+                "  slot_name: " + name + primaryYaml,
                 "behavior:",
                 "  dolt_transaction_commit: " + "doltgres".equals(kind),
                 "replica:",
                 "  kind: " + kind,
                 "  url: " + replica.url(),
-                "  user: " + replica.user(),
+                "  user: " + (replicaUser == null ? replica.user() : replicaUser),
                 "  password: ${TEST_REPLICA_PASSWORD}",
                 "  author: pgdolt test <pgdolt-test@example.com>" + replicaYaml,
                 "pipeline:",
@@ -146,8 +181,8 @@ public final class ReplicationFixture implements AutoCloseable {
         return ConfigLoader.parse(
                 yaml(),
                 Map.of(
-                                "TEST_PRIMARY_PASSWORD", primary.password(),
-                                "TEST_REPLICA_PASSWORD", replica.password())
+                                "TEST_PRIMARY_PASSWORD", primaryPassword(),
+                                "TEST_REPLICA_PASSWORD", replicaPassword())
                         ::get);
     }
 
@@ -220,8 +255,8 @@ public final class ReplicationFixture implements AutoCloseable {
         java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("pgdolt-verify");
         java.nio.file.Path primaryPw = dir.resolve("primary.pw");
         java.nio.file.Path replicaPw = dir.resolve("replica.pw");
-        java.nio.file.Files.writeString(primaryPw, primary.password());
-        java.nio.file.Files.writeString(replicaPw, replica.password());
+        java.nio.file.Files.writeString(primaryPw, primaryPassword());
+        java.nio.file.Files.writeString(replicaPw, replicaPassword());
         java.nio.file.Path config = dir.resolve("pgdolt.yaml");
         java.nio.file.Files.writeString(
                 config,
