@@ -35,6 +35,7 @@ public final class ReplicationFixture implements AutoCloseable {
     private String replicaUser;
     private String replicaPassword;
     private String startupYaml = "startup:\n  mode: stream-only";
+    private String pipelineYaml = "";
     private JobClient job;
 
     private ReplicationFixture(
@@ -128,6 +129,16 @@ public final class ReplicationFixture implements AutoCloseable {
         return replicaUser == null ? replica.password() : replicaPassword;
     }
 
+    /** Adds lines (indented by two spaces) to the job configuration's {@code pipeline} section. */
+    public ReplicationFixture withPipelineYaml(String... lines) {
+        StringBuilder sb = new StringBuilder();
+        for (String line : lines) {
+            sb.append("\n  ").append(line);
+        }
+        pipelineYaml = sb.toString();
+        return this;
+    }
+
     /** Adds lines (indented by two spaces) to the job configuration's {@code replica} section. */
     public ReplicationFixture withReplicaYaml(String... lines) {
         StringBuilder sb = new StringBuilder();
@@ -172,7 +183,7 @@ public final class ReplicationFixture implements AutoCloseable {
                 "  author: pgdolt test <pgdolt-test@example.com>" + replicaYaml,
                 "pipeline:",
                 "  checkpoint_interval: 500ms",
-                "  slot_confirm_delay_checkpoints: 1",
+                "  slot_confirm_delay_checkpoints: 1" + pipelineYaml,
                 startupYaml,
                 extraYaml);
     }
@@ -265,6 +276,20 @@ public final class ReplicationFixture implements AutoCloseable {
         List<String> args = new ArrayList<>(List.of("--config", config.toString()));
         args.addAll(List.of(extraArgs));
         return io.pgdolt.job.Main.verify(args.toArray(new String[0]), System.out, System.err);
+    }
+
+    /** The newest retained checkpoint under {@code dir} (a pipeline.checkpoint_dir). */
+    public static String latestCheckpoint(java.nio.file.Path dir) throws java.io.IOException {
+        try (java.util.stream.Stream<java.nio.file.Path> files = java.nio.file.Files.walk(dir)) {
+            return files.filter(p -> p.getFileName().toString().equals("_metadata"))
+                    .map(java.nio.file.Path::getParent)
+                    .filter(p -> p.getFileName().toString().startsWith("chk-"))
+                    .max(
+                            java.util.Comparator.comparingLong(
+                                    p -> Long.parseLong(p.getFileName().toString().substring(4))))
+                    .map(java.nio.file.Path::toString)
+                    .orElseThrow(() -> new AssertionError("no retained checkpoint in " + dir));
+        }
     }
 
     /** A Dolt commit written by the pipeline. */
