@@ -36,6 +36,8 @@ public final class ReplicationFixture implements AutoCloseable {
     private String replicaPassword;
     private String startupYaml = "startup:\n  mode: stream-only";
     private String pipelineYaml = "";
+    private int primaryPort;
+    private int replicaPort;
     private JobClient job;
 
     private ReplicationFixture(
@@ -129,6 +131,13 @@ public final class ReplicationFixture implements AutoCloseable {
         return replicaUser == null ? replica.password() : replicaPassword;
     }
 
+    /** The job reaches the primary and the replica through these loopback ports (proxies). */
+    public ReplicationFixture withEndpoints(int primaryPort, int replicaPort) {
+        this.primaryPort = primaryPort;
+        this.replicaPort = replicaPort;
+        return this;
+    }
+
     /** Adds lines (indented by two spaces) to the job configuration's {@code pipeline} section. */
     public ReplicationFixture withPipelineYaml(String... lines) {
         StringBuilder sb = new StringBuilder();
@@ -168,7 +177,7 @@ public final class ReplicationFixture implements AutoCloseable {
                 "\n",
                 "postgres_replication:",
                 "  postgres_server_address: " + primary.host(),
-                "  postgres_port: " + primary.port(),
+                "  postgres_port: " + (primaryPort == 0 ? primary.port() : primaryPort),
                 "  postgres_user: " + (primaryUser == null ? primary.user() : primaryUser),
                 "  postgres_password: ${TEST_PRIMARY_PASSWORD}",
                 "  postgres_database: " + name,
@@ -177,7 +186,13 @@ public final class ReplicationFixture implements AutoCloseable {
                 "  dolt_transaction_commit: " + "doltgres".equals(kind),
                 "replica:",
                 "  kind: " + kind,
-                "  url: " + replica.url(),
+                "  url: "
+                        + (replicaPort == 0
+                                ? replica.url()
+                                : replica.url()
+                                        .replace(
+                                                ":" + replica.port() + "/",
+                                                ":" + replicaPort + "/")),
                 "  user: " + (replicaUser == null ? replica.user() : replicaUser),
                 "  password: ${TEST_REPLICA_PASSWORD}",
                 "  author: pgdolt test <pgdolt-test@example.com>" + replicaYaml,

@@ -198,6 +198,41 @@ public final class TestServers implements BeforeAllCallback {
         return out;
     }
 
+    /**
+     * Stops test server {@code name} ({@code primary}, {@code pgreplica} or {@code doltgres}) with
+     * scripts/servers.sh, keeps it down for {@code down}, and starts it again on the same port with
+     * its data.
+     */
+    public static void restart(String name, java.time.Duration down) throws Exception {
+        String dir = environment().get("PGDOLT_SERVERS_DIR");
+        if (dir == null) {
+            throw new IllegalStateException(
+                    "cannot restart "
+                            + name
+                            + ": the servers were not started by scripts/servers.sh");
+        }
+        Path script =
+                Path.of(System.getenv().getOrDefault("PGDOLT_SCRIPTS", "scripts"))
+                        .toAbsolutePath()
+                        .resolve("servers.sh");
+        servers(script, "stop", dir, name);
+        Thread.sleep(down.toMillis());
+        servers(script, "start", dir, name);
+    }
+
+    private static void servers(Path script, String command, String dir, String name)
+            throws IOException, InterruptedException {
+        Process p =
+                new ProcessBuilder(script.toString(), command, dir, name)
+                        .redirectErrorStream(true)
+                        .start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(5, TimeUnit.MINUTES) || p.exitValue() != 0) {
+            throw new IllegalStateException(
+                    "servers.sh " + command + " " + name + " failed:\n" + out);
+        }
+    }
+
     /** Why servers are missing, for messages. */
     public static String unavailableReason() {
         return unavailable;
