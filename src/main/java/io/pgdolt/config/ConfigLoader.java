@@ -334,8 +334,8 @@ public final class ConfigLoader {
             throw new ConfigException("pipeline.checkpoint_interval: must be at least 100ms");
         }
         int parallelism = pipe.integer("parallelism", 1);
-        if (parallelism < 1 || parallelism > 1024) {
-            throw new ConfigException("pipeline.parallelism: must be between 1 and 1024");
+        if (parallelism < 1 || parallelism > 128) {
+            throw new ConfigException("pipeline.parallelism: must be between 1 and 128");
         }
         int delay = pipe.integer("slot_confirm_delay_checkpoints", 3);
         if (delay < 0 || delay > 100) {

@@ -40,6 +40,15 @@ public final class PipelineBuilder {
     public static final String ASSEMBLER_UID = "pgdolt-txn-assembler";
     public static final String SINK_UID = "pgdolt-replica-sink";
 
+    /**
+     * Max parallelism of every operator, fixed so that savepoints restore whatever the parallelism
+     * and the operator chaining: Flink records an operator's max parallelism from its chain, and a
+     * parallelism-1 step chained to a parallelism-1 source (128, Flink's default) but unchained at
+     * parallelism 2 would otherwise no longer match its savepoint. Also the upper bound of {@code
+     * pipeline.parallelism}.
+     */
+    public static final int MAX_PARALLELISM = 128;
+
     private static final Logger LOG = LoggerFactory.getLogger(PipelineBuilder.class);
 
     private PipelineBuilder() {}
@@ -75,24 +84,28 @@ public final class PipelineBuilder {
                                 WatermarkStrategy.noWatermarks(),
                                 "postgres-cdc " + config.primary().slotName())
                         .uid(SOURCE_UID)
-                        .setParallelism(parallelism);
+                        .setParallelism(parallelism)
+                        .setMaxParallelism(MAX_PARALLELISM);
         DataStream<SourceTransaction> transactions =
                 changes.process(new TransactionBoundary(), CodecTypeInfo.CHANGE_EVENT)
                         .name("transaction-boundary")
                         .uid(BOUNDARY_UID)
+                        // One subtask sees every event in source order (DESIGN.md).
                         .setParallelism(1)
-                        .setMaxParallelism(1)
+                        .setMaxParallelism(MAX_PARALLELISM)
                         .keyBy(new TransactionKey(), Types.TUPLE(Types.LONG, Types.LONG))
                         .process(new TransactionAssembler(), CodecTypeInfo.SOURCE_TRANSACTION)
                         .name("transaction-assembler")
                         .uid(ASSEMBLER_UID)
-                        .setParallelism(parallelism);
+                        .setParallelism(parallelism)
+                        .setMaxParallelism(MAX_PARALLELISM);
         transactions
                 .sinkTo(ReplicaSink.of(config))
                 .name("replica-sink " + config.replica().kind().name().toLowerCase())
                 .uid(SINK_UID)
+                // One ordered apply stream: one committer.
                 .setParallelism(1)
-                .setMaxParallelism(1);
+                .setMaxParallelism(MAX_PARALLELISM);
     }
 
     private static void configureCheckpointing(

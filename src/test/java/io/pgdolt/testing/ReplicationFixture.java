@@ -278,7 +278,19 @@ public final class ReplicationFixture implements AutoCloseable {
      * returns its exit status; its report goes to stdout.
      */
     public int verify(String... extraArgs) throws java.io.IOException {
-        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("pgdolt-verify");
+        java.nio.file.Path config =
+                writeConfig(java.nio.file.Files.createTempDirectory("pgdolt-verify"));
+        List<String> args = new ArrayList<>(List.of("--config", config.toString()));
+        args.addAll(List.of(extraArgs));
+        return io.pgdolt.job.Main.verify(args.toArray(new String[0]), System.out, System.err);
+    }
+
+    /**
+     * Writes the job configuration to {@code dir}/pgdolt.yaml, with the passwords in files beside
+     * it read through {@code ${file:...}}, as a user would deploy it.
+     */
+    public java.nio.file.Path writeConfig(java.nio.file.Path dir) throws java.io.IOException {
+        java.nio.file.Files.createDirectories(dir);
         java.nio.file.Path primaryPw = dir.resolve("primary.pw");
         java.nio.file.Path replicaPw = dir.resolve("replica.pw");
         java.nio.file.Files.writeString(primaryPw, primaryPassword());
@@ -288,9 +300,7 @@ public final class ReplicationFixture implements AutoCloseable {
                 config,
                 yaml().replace("${TEST_PRIMARY_PASSWORD}", "${file:" + primaryPw + "}")
                         .replace("${TEST_REPLICA_PASSWORD}", "${file:" + replicaPw + "}"));
-        List<String> args = new ArrayList<>(List.of("--config", config.toString()));
-        args.addAll(List.of(extraArgs));
-        return io.pgdolt.job.Main.verify(args.toArray(new String[0]), System.out, System.err);
+        return config;
     }
 
     /** The newest retained checkpoint under {@code dir} (a pipeline.checkpoint_dir). */
