@@ -83,6 +83,15 @@ class KubernetesManifestsTest {
                 Pattern.compile("(?m)^FROM flink:(\\S+)-scala_2\\.12-java17$").matcher(dockerfile);
         assertThat(from.find()).as("FROM flink:<version>-scala_2.12-java17").isTrue();
         assertThat(from.group(1)).isEqualTo(pomProperty("flink.version"));
+        // The local cluster (scripts/cluster.sh) runs the same Flink.
+        assertThat(
+                        DocumentBuilderFactory.newInstance()
+                                .newDocumentBuilder()
+                                .parse(Path.of("scripts/flink-runtime/pom.xml").toFile())
+                                .getElementsByTagName("flink.version")
+                                .item(0)
+                                .getTextContent())
+                .isEqualTo(pomProperty("flink.version"));
         Matcher copy =
                 Pattern.compile("(?m)^COPY .*target/(\\S+\\.jar) (\\S+)$").matcher(dockerfile);
         assertThat(copy.find()).isTrue();
