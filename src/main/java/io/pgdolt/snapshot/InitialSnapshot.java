@@ -52,7 +52,7 @@ final class InitialSnapshot {
     private final Map<TableId, AtomicInteger> chunksLeft = new ConcurrentHashMap<>();
 
     /** A part of one table: heap blocks {@code [fromBlock, toBlock)}, open-ended when -1. */
-    record Chunk(TableId table, String filter, long fromBlock, long toBlock) {
+    record Chunk(TableId table, String filter, boolean only, long fromBlock, long toBlock) {
         String where() {
             List<String> conditions = new ArrayList<>();
             if (fromBlock > 0) {
@@ -80,11 +80,19 @@ final class InitialSnapshot {
     /** Loads every table as of {@code snapshot}; on failure nothing of the snapshot is recorded. */
     Result load(ExportedSnapshot snapshot) throws SQLException, InterruptedException {
         long started = System.nanoTime();
-        List<Chunk> chunks;
-        try (Connection c = primary(snapshot)) {
-            chunks = plan(c);
-            c.rollback();
+        // The coordinator's transaction holds ACCESS SHARE locks on every table until the load
+        // ends, as pg_dump does: writes go on, but no ALTER TABLE, VACUUM FULL or CLUSTER can
+        // rewrite a table under the snapshot (a rewrite is not MVCC-safe and would hide its rows).
+        try (Connection coordinator = primary(snapshot)) {
+            List<Chunk> chunks = plan(coordinator);
+            Result result = load(snapshot, chunks, started);
+            coordinator.rollback();
+            return result;
         }
+    }
+
+    private Result load(ExportedSnapshot snapshot, List<Chunk> chunks, long started)
+            throws SQLException, InterruptedException {
         for (TableId t : tables.tables()) {
             rowsPerTable.put(t, new AtomicLong());
             chunksLeft.put(t, new AtomicInteger());
@@ -115,6 +123,8 @@ final class InitialSnapshot {
                 workers.add(pool.submit(() -> work(snapshot, queue)));
             }
             long lastReport = System.nanoTime();
+            // A failed worker empties the queue itself (see work), so the others stop after their
+            // current chunk and the first failure is reported without waiting for the rest.
             for (Future<Void> w : workers) {
                 while (true) {
                     try {
@@ -127,7 +137,6 @@ final class InitialSnapshot {
                             lastReport = System.nanoTime();
                         }
                     } catch (ExecutionException e) {
-                        queue.clear();
                         Throwable cause = e.getCause();
                         if (cause instanceof SQLException) {
                             throw (SQLException) cause;
@@ -140,8 +149,12 @@ final class InitialSnapshot {
                 }
             }
         } finally {
+            queue.clear();
             pool.shutdownNow();
-            pool.awaitTermination(30, TimeUnit.SECONDS);
+            if (!pool.awaitTermination(60, TimeUnit.SECONDS)) {
+                LOG.warn(
+                        "initial snapshot: workers still busy after 60 s; their connections close");
+            }
         }
         report(started);
         Map<TableId, Long> perTable = new TreeMap<>();
@@ -163,6 +176,16 @@ final class InitialSnapshot {
     /** One worker: its own snapshot-importing primary connection and replica connection. */
     private Void work(ExportedSnapshot snapshot, ConcurrentLinkedQueue<Chunk> queue)
             throws SQLException {
+        try {
+            return copyChunks(snapshot, queue);
+        } catch (SQLException | RuntimeException e) {
+            queue.clear();
+            throw e;
+        }
+    }
+
+    private Void copyChunks(ExportedSnapshot snapshot, ConcurrentLinkedQueue<Chunk> queue)
+            throws SQLException {
         PipelineConfig.Replica r = config.replica();
         try (Connection source = primary(snapshot);
                 BulkLoader sink =
@@ -171,7 +194,7 @@ final class InitialSnapshot {
             Chunk chunk;
             while ((chunk = queue.poll()) != null) {
                 if (Thread.currentThread().isInterrupted()) {
-                    return null;
+                    throw new SQLException("initial snapshot interrupted");
                 }
                 List<String> columns =
                         new ArrayList<>(tables.byId().get(chunk.table()).columns().keySet());
@@ -179,7 +202,8 @@ final class InitialSnapshot {
                 for (int i = 0; i < columns.size(); i++) {
                     select.append(i == 0 ? "" : ", ").append(TableId.quote(columns.get(i)));
                 }
-                select.append(" FROM ")
+                // ONLY: rows of inheritance children are not published with the parent.
+                select.append(chunk.only() ? " FROM ONLY " : " FROM ")
                         .append(chunk.table().quoted())
                         .append(chunk.where())
                         .append(") TO STDOUT");
@@ -226,6 +250,13 @@ final class InitialSnapshot {
         boolean rowFilters = c.getMetaData().getDatabaseMajorVersion() >= 15;
         long chunkRows = config.startup().snapshotChunkRows();
         List<Chunk> chunks = new ArrayList<>();
+        try (Statement st = c.createStatement()) {
+            // Wait at most a minute for DDL running on a table, rather than hang.
+            st.execute("SET LOCAL lock_timeout = '60s'");
+            for (TableId t : tables.tables()) {
+                st.execute("LOCK TABLE " + t.quoted() + " IN ACCESS SHARE MODE");
+            }
+        }
         for (TableId t : tables.tables()) {
             String filter = rowFilters ? rowFilter(c, t) : null;
             long blocks;
@@ -234,7 +265,11 @@ final class InitialSnapshot {
             try (PreparedStatement ps =
                     c.prepareStatement(
                             "SELECT pg_relation_size(r.oid) / current_setting('block_size')::int8,"
-                                    + " r.reltuples, r.relkind IN ('r', 'm')"
+                                    + " r.reltuples, r.relkind IN ('r', 'm'),"
+                                    // The snapshot's row of pg_class against the current one:
+                                    // differing files mean a rewrite after the snapshot.
+                                    + " r.relfilenode <> 0"
+                                    + " AND r.relfilenode <> pg_relation_filenode(r.oid)"
                                     + " FROM pg_class r JOIN pg_namespace n"
                                     + " ON n.oid = r.relnamespace"
                                     + " WHERE n.nspname = ? AND r.relname = ?")) {
@@ -245,10 +280,17 @@ final class InitialSnapshot {
                     blocks = rs.getLong(1);
                     tuples = rs.getDouble(2);
                     plainTable = rs.getBoolean(3);
+                    if (rs.getBoolean(4)) {
+                        throw new SQLException(
+                                "initial snapshot: table "
+                                        + t
+                                        + " was rewritten (ALTER TABLE, VACUUM FULL or CLUSTER)"
+                                        + " after the snapshot was taken; start again");
+                    }
                 }
             }
             if (!plainTable || blocks <= 1) {
-                chunks.add(new Chunk(t, filter, 0, -1));
+                chunks.add(new Chunk(t, filter, plainTable, 0, -1));
                 continue;
             }
             // Never analysed (reltuples -1): assume rows of about 100 bytes.
@@ -256,7 +298,7 @@ final class InitialSnapshot {
             long step = Math.max(1, (long) (chunkRows / perBlock));
             for (long from = 0; from < blocks; from += step) {
                 long to = from + step >= blocks ? -1 : from + step;
-                chunks.add(new Chunk(t, filter, from, to));
+                chunks.add(new Chunk(t, filter, true, from, to));
             }
         }
         return chunks;
@@ -289,6 +331,8 @@ final class InitialSnapshot {
                 st.execute("SET IntervalStyle = postgres");
                 st.execute("SET extra_float_digits = 3");
                 st.execute("SET bytea_output = hex");
+                // Row-level security would silently filter the copy: fail instead.
+                st.execute("SET row_security = off");
             }
             c.setAutoCommit(false);
             try (Statement st = c.createStatement()) {

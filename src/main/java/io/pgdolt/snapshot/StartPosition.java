@@ -66,7 +66,8 @@ public final class StartPosition {
             return;
         }
         ReplicaDialect dialect = ReplicaSink.dialect(config);
-        try (ReplicaSession session = ReplicaSink.openSession(config)) {
+        try (Connection guard = exclusiveStart(config.primary());
+                ReplicaSession session = ReplicaSink.openSession(config)) {
             ReplicaSession.Progress progress = session.progress();
             if (progress != null && !progress.snapshotUnfinished() && !progress.lsn().isZero()) {
                 resumeFromReplica(config, progress.lsn());
@@ -113,6 +114,33 @@ public final class StartPosition {
     }
 
     /**
+     * A primary session holding an advisory lock on the slot's name for the whole start: a second
+     * start of the same pipeline (a repeated submission) waits for nothing and is refused, instead
+     * of loading a snapshot into the same tables at the same time.
+     */
+    private static Connection exclusiveStart(PipelineConfig.Primary p) throws SQLException {
+        Connection c = connect(p);
+        try (PreparedStatement ps =
+                c.prepareStatement("SELECT pg_try_advisory_lock(hashtext('pgdolt start ' || ?))")) {
+            ps.setString(1, p.slotName());
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                if (!rs.getBoolean(1)) {
+                    throw new ConfigException(
+                            "another start of the pipeline on slot '"
+                                    + p.slotName()
+                                    + "' is preparing the replica right now (loading its snapshot);"
+                                    + " wait for it, or stop it first");
+                }
+            }
+        } catch (SQLException | RuntimeException e) {
+            c.close();
+            throw e;
+        }
+        return c;
+    }
+
+    /**
      * The slot decodes every transaction committed at or after its confirmed position; the replica
      * holds those at or below {@code applied}. Anything committed strictly between is lost.
      */
@@ -139,7 +167,7 @@ public final class StartPosition {
                 + config.primary().slotName()
                 + "' has been confirmed up to "
                 + confirmed
-                + ", so the primary no longer has the changes committed in between. Resume the"
+                + ": changes committed in between may no longer be on the primary. Resume the"
                 + " job from its latest checkpoint or savepoint instead (they hold those"
                 + " changes), or re-snapshot: empty the replicated tables, delete the pipeline's"
                 + " row from pgdolt_progress on the replica, and start with startup.mode initial.";
@@ -188,6 +216,18 @@ public final class StartPosition {
             }
             result = new InitialSnapshot(config, tables, dialect).load(snapshot);
         }
+        Slot after = slot(config.primary());
+        if (after.confirmed().isAfter(point)) {
+            throw new ConfigException(
+                    "replication slot '"
+                            + config.primary().slotName()
+                            + "' was confirmed up to "
+                            + after.confirmed()
+                            + " while the snapshot (at "
+                            + point
+                            + ") loaded: another consumer uses the slot, and changes after the"
+                            + " snapshot may be gone. Stop it and start again.");
+        }
         StringBuilder message =
                 new StringBuilder("pgdolt: initial snapshot of ")
                         .append(result.tables())
@@ -202,7 +242,11 @@ public final class StartPosition {
         for (Map.Entry<TableId, Long> e : result.rowsPerTable().entrySet()) {
             message.append("\n  ").append(e.getKey()).append(": ").append(e.getValue());
         }
-        String hash = session.recordStart(before(point), message.toString(), Instant.now());
+        // A new session: the one opened before the load sat idle all through it.
+        String hash;
+        try (ReplicaSession fresh = ReplicaSink.openSession(config)) {
+            hash = fresh.recordStart(before(point), message.toString(), Instant.now());
+        }
         LOG.info(
                 "initial snapshot recorded{}: {} rows of {} tables, up to LSN {}",
                 hash == null ? "" : " as Dolt commit " + hash,

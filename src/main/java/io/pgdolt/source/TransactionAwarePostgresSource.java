@@ -4,7 +4,6 @@ import org.apache.flink.cdc.connectors.base.config.SourceConfig;
 import org.apache.flink.cdc.connectors.base.source.meta.split.SourceRecords;
 import org.apache.flink.cdc.connectors.base.source.meta.split.SourceSplitState;
 import org.apache.flink.cdc.connectors.base.source.metrics.SourceReaderMetrics;
-import org.apache.flink.cdc.connectors.postgres.source.PostgresDialect;
 import org.apache.flink.cdc.connectors.postgres.source.PostgresSourceBuilder;
 import org.apache.flink.cdc.connectors.postgres.source.config.PostgresSourceConfigFactory;
 import org.apache.flink.cdc.connectors.postgres.source.offset.PostgresOffsetFactory;
@@ -26,7 +25,7 @@ final class TransactionAwarePostgresSource<T>
                 configFactory,
                 deserializer,
                 new PostgresOffsetFactory(),
-                new PostgresDialect(configFactory.create(0)));
+                new TlsPostgresDialect(configFactory.create(0)));
     }
 
     @Override

@@ -17,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -256,6 +257,43 @@ class StartPositionITCase {
                                                 + " of 3 tables, 40000 rows%'"))
                         .isEqualTo("1");
             }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"doltgres", "postgres"})
+    void snapshotCopiesOnlyTheParentAndOneStartAtATime(String kind) throws Exception {
+        try (ReplicationFixture f =
+                ReplicationFixture.create(
+                                kind,
+                                "onlyparent",
+                                List.of("parent"),
+                                "CREATE TABLE parent (id int PRIMARY KEY, v text)")
+                        .withStartupYaml("mode: initial")) {
+            // An inheritance child: its rows are not published with the parent.
+            f.primary.exec(
+                    "CREATE TABLE child (extra int) INHERITS (parent)",
+                    "INSERT INTO parent VALUES (1, 'parent row')",
+                    "INSERT INTO child VALUES (2, 'child row', 7)");
+
+            // A second start while one prepares the replica is refused.
+            try (Connection holder = f.primary.connect();
+                    Statement st = holder.createStatement()) {
+                st.execute("SELECT pg_advisory_lock(hashtext('pgdolt start " + f.name + "'))");
+                assertThatThrownBy(
+                                () ->
+                                        PipelineBuilder.build(
+                                                StreamExecutionEnvironment
+                                                        .getExecutionEnvironment(),
+                                                f.config(),
+                                                false))
+                        .isInstanceOf(ConfigException.class)
+                        .hasMessageContaining("another start of the pipeline");
+            }
+
+            f.start(StreamExecutionEnvironment.getExecutionEnvironment());
+            assertThat(f.replica.rows("SELECT id, v FROM parent ORDER BY id"))
+                    .containsExactly(List.of("1", "parent row"));
         }
     }
 
