@@ -39,17 +39,18 @@ class ClusterFailoverITCase {
                 long start = System.nanoTime();
                 for (int kill = 1; kill <= 2; kill++) {
                     sleepUntil(start, Duration.ofSeconds(40L * kill));
+                    long killed = System.currentTimeMillis();
                     cluster.killTaskManager();
                     cluster.addTaskManager();
+                    // The job notices the lost TaskManager, restarts, and runs again by itself.
+                    cluster.awaitEnteredSince(job, "RESTARTING", killed, Duration.ofSeconds(90));
+                    cluster.awaitState(job, "RUNNING", Duration.ofMinutes(3));
                 }
                 sleepUntil(start, Duration.ofMinutes(2));
                 List<Long> xids = load.stopAndGet();
                 assertThat(xids).hasSizeGreaterThan(500);
                 f.awaitApplied(xids.get(xids.size() - 1), Duration.ofMinutes(5));
                 assertThat(cluster.state(job)).isEqualTo("RUNNING");
-                assertThat(cluster.restarts(job))
-                        .as("restarts after the kills")
-                        .isGreaterThanOrEqualTo(2);
                 assertThat(f.verify()).as("pgdolt verify").isZero();
                 assertThat(f.doltCommits())
                         .extracting(DoltCommit::xid)

@@ -98,14 +98,6 @@ public final class LocalCluster implements AutoCloseable {
         return m.find() ? m.group(1) : "UNKNOWN";
     }
 
-    /** How many times the job has restarted (its numRestarts metric). */
-    public long restarts(String jobId) throws Exception {
-        Matcher m =
-                Pattern.compile("\"value\":\"(\\d+)\"")
-                        .matcher(get("/jobs/" + jobId + "/metrics?get=numRestarts"));
-        return m.find() ? Long.parseLong(m.group(1)) : -1;
-    }
-
     public void awaitState(String jobId, String state, Duration timeout) throws Exception {
         long deadline = System.nanoTime() + timeout.toNanos();
         String last = null;
@@ -120,6 +112,27 @@ public final class LocalCluster implements AutoCloseable {
                 "job " + jobId + " is " + last + ", not " + state + " after " + timeout);
     }
 
+    /**
+     * Waits until the job has entered {@code state} after {@code sinceMillis} (epoch ms), from the
+     * REST API's record of when the job last entered each state: a restart that is over by the time
+     * of the first look still counts.
+     */
+    public void awaitEnteredSince(String jobId, String state, long sinceMillis, Duration timeout)
+            throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        Pattern entered = Pattern.compile("\"" + state + "\":(\\d+)");
+        while (System.nanoTime() < deadline) {
+            String body = get("/jobs/" + jobId);
+            int timestamps = body.indexOf("\"timestamps\"");
+            Matcher m = entered.matcher(timestamps < 0 ? "" : body.substring(timestamps));
+            if (m.find() && Long.parseLong(m.group(1)) > sinceMillis) {
+                return;
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError("job " + jobId + " did not enter " + state + " within " + timeout);
+    }
+
     /** SIGKILL of the newest live TaskManager; returns its pid. */
     public long killTaskManager() throws Exception {
         Path newest = null;
@@ -131,8 +144,15 @@ public final class LocalCluster implements AutoCloseable {
             }
         }
         long pid = Long.parseLong(Files.readString(newest).trim());
-        ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
-        ProcessHandle.of(pid).ifPresent(h -> h.onExit().join());
+        ProcessHandle tm =
+                ProcessHandle.of(pid)
+                        .filter(ProcessHandle::isAlive)
+                        .orElseThrow(
+                                () ->
+                                        new IllegalStateException(
+                                                "TaskManager " + pid + " is not running"));
+        tm.destroyForcibly();
+        tm.onExit().join();
         return pid;
     }
 
@@ -162,5 +182,16 @@ public final class LocalCluster implements AutoCloseable {
     @Override
     public void close() throws Exception {
         run(List.of(SCRIPT.toString(), "stop", dir.toString()));
+        // The cluster's logs outlive the test's temporary directory, for diagnosis.
+        Path keep = Path.of("target", "cluster-logs", dir.getParent().getFileName().toString());
+        Files.createDirectories(keep);
+        try (DirectoryStream<Path> logs = Files.newDirectoryStream(dir.resolve("log"))) {
+            for (Path log : logs) {
+                Files.copy(
+                        log,
+                        keep.resolve(log.getFileName()),
+                        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
     }
 }
