@@ -261,18 +261,8 @@ public final class ReplicaSession implements AutoCloseable {
 
     /** The commit LSN of the last transaction this pipeline applied, {@link Lsn#ZERO} if none. */
     public Lsn appliedLsn() throws SQLException {
-        try (PreparedStatement ps =
-                connection.prepareStatement(
-                        "SELECT commit_lsn FROM "
-                                + PROGRESS_TABLE.quoted()
-                                + " WHERE pipeline_id = ?")) {
-            ps.setString(1, pipelineId);
-            try (ResultSet rs = ps.executeQuery()) {
-                Lsn lsn = rs.next() ? Lsn.parse(rs.getString(1)) : Lsn.ZERO;
-                connection.rollback();
-                return lsn;
-            }
-        }
+        Progress p = progress();
+        return p == null ? Lsn.ZERO : p.lsn();
     }
 
     /**

@@ -51,7 +51,7 @@ public final class StartPosition {
     private StartPosition() {}
 
     /** The primary's record of the pipeline's slot. */
-    record Slot(Lsn confirmed, boolean active) {}
+    record Slot(Lsn confirmed) {}
 
     /**
      * Brings the replica to the pipeline's starting point.
@@ -343,7 +343,7 @@ public final class StartPosition {
         try (Connection c = connect(p);
                 PreparedStatement ps =
                         c.prepareStatement(
-                                "SELECT confirmed_flush_lsn, active FROM pg_replication_slots"
+                                "SELECT confirmed_flush_lsn FROM pg_replication_slots"
                                         + " WHERE slot_name = ?")) {
             ps.setString(1, p.slotName());
             try (ResultSet rs = ps.executeQuery()) {
@@ -354,8 +354,7 @@ public final class StartPosition {
                                     + "'");
                 }
                 String confirmed = rs.getString(1);
-                return new Slot(
-                        confirmed == null ? Lsn.ZERO : Lsn.parse(confirmed), rs.getBoolean(2));
+                return new Slot(confirmed == null ? Lsn.ZERO : Lsn.parse(confirmed));
             }
         } catch (SQLException e) {
             throw new ConfigException("cannot read the primary's slot: " + e.getMessage(), e);

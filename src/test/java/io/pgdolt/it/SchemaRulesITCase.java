@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.pgdolt.config.ConfigException;
-import io.pgdolt.job.PipelineBuilder;
 import io.pgdolt.testing.ReplicationFixture;
 import io.pgdolt.testing.TestFlink;
 import io.pgdolt.testing.TestServers;
@@ -91,12 +90,7 @@ class SchemaRulesITCase {
             f.replica.exec(
                     "DROP TABLE a",
                     "CREATE TABLE a (id int PRIMARY KEY, amount int, must text NOT NULL)");
-            assertThatThrownBy(
-                            () ->
-                                    PipelineBuilder.build(
-                                            StreamExecutionEnvironment.getExecutionEnvironment(),
-                                            f.config(),
-                                            false))
+            assertThatThrownBy(f::build)
                     .isInstanceOf(ConfigException.class)
                     .hasMessageContaining(
                             "column amount of public.a is numeric(10,2) on the primary but int4 on"
@@ -131,13 +125,7 @@ class SchemaRulesITCase {
                 // Types Doltgres lacks are refused, naming table, column and type, and nothing
                 // is created.
                 f.withReplicaYaml("create_tables: true");
-                assertThatThrownBy(
-                                () ->
-                                        PipelineBuilder.build(
-                                                StreamExecutionEnvironment
-                                                        .getExecutionEnvironment(),
-                                                f.config(),
-                                                false))
+                assertThatThrownBy(f::build)
                         .isInstanceOf(ConfigException.class)
                         .hasMessageContaining(
                                 "column ip of public.net has type inet, which the replica lacks:"

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.pgdolt.config.ConfigException;
-import io.pgdolt.job.PipelineBuilder;
 import io.pgdolt.testing.Db;
 import io.pgdolt.testing.ReplicationFixture;
 import io.pgdolt.testing.ReplicationFixture.DoltCommit;
@@ -168,12 +167,7 @@ class StartPositionITCase {
                                     + f.name
                                     + "'");
             assertThat(Lsn.parse(confirmed)).isGreaterThan(Lsn.parse(applied));
-            assertThatThrownBy(
-                            () ->
-                                    PipelineBuilder.build(
-                                            StreamExecutionEnvironment.getExecutionEnvironment(),
-                                            f.config(),
-                                            false))
+            assertThatThrownBy(f::build)
                     .isInstanceOf(ConfigException.class)
                     .hasMessageContaining(
                             "cannot resume: the replica holds pipeline "
@@ -212,12 +206,7 @@ class StartPositionITCase {
 
             // A replica that already holds rows is not overwritten by a snapshot.
             f.replica.exec("INSERT INTO b VALUES (-1, -1)");
-            assertThatThrownBy(
-                            () ->
-                                    PipelineBuilder.build(
-                                            StreamExecutionEnvironment.getExecutionEnvironment(),
-                                            f.config(),
-                                            false))
+            assertThatThrownBy(f::build)
                     .isInstanceOf(ConfigException.class)
                     .hasMessageContaining("the replica's tables [public.b] already hold rows")
                     .hasMessageContaining("from-lsn");
@@ -226,12 +215,7 @@ class StartPositionITCase {
             // The replica rejects part of the snapshot: the start fails naming the table, and
             // what was loaded is not recorded as a snapshot.
             f.replica.exec("ALTER TABLE b ADD CONSTRAINT small CHECK (amount < 15000)");
-            assertThatThrownBy(
-                            () ->
-                                    PipelineBuilder.build(
-                                            StreamExecutionEnvironment.getExecutionEnvironment(),
-                                            f.config(),
-                                            false))
+            assertThatThrownBy(f::build)
                     .isInstanceOf(ConfigException.class)
                     .hasMessageContaining("initial snapshot of public.b")
                     .hasMessageContaining("small");
@@ -280,13 +264,7 @@ class StartPositionITCase {
             try (Connection holder = f.primary.connect();
                     Statement st = holder.createStatement()) {
                 st.execute("SELECT pg_advisory_lock(hashtext('pgdolt start " + f.name + "'))");
-                assertThatThrownBy(
-                                () ->
-                                        PipelineBuilder.build(
-                                                StreamExecutionEnvironment
-                                                        .getExecutionEnvironment(),
-                                                f.config(),
-                                                false))
+                assertThatThrownBy(f::build)
                         .isInstanceOf(ConfigException.class)
                         .hasMessageContaining("another start of the pipeline");
             }

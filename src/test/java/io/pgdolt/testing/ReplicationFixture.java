@@ -212,6 +212,15 @@ public final class ReplicationFixture implements AutoCloseable {
                         ::get);
     }
 
+    /**
+     * Builds the job graph exactly as Main does, without running it: the start-up checks and the
+     * start position (a snapshot, a refusal) happen here.
+     */
+    public void build() throws Exception {
+        PipelineBuilder.build(
+                StreamExecutionEnvironment.getExecutionEnvironment(), config(), false);
+    }
+
     /** Builds the job exactly as Main does and submits it to {@code env}'s cluster. */
     public JobClient start(StreamExecutionEnvironment env) throws Exception {
         PipelineBuilder.build(env, config(), false);
