@@ -86,6 +86,20 @@ public final class ConfigLoader {
                     "event_scheduler",
                     "auto_gc_behavior");
 
+    private static PipelineConfig.CommitGranularity commitGranularity(String text) {
+        switch (text) {
+            case "transaction":
+                return PipelineConfig.CommitGranularity.TRANSACTION;
+            case "checkpoint":
+                return PipelineConfig.CommitGranularity.CHECKPOINT;
+            default:
+                throw new ConfigException(
+                        "replica.commit_granularity: '"
+                                + text
+                                + "' is not one of transaction, checkpoint");
+        }
+    }
+
     private static final Set<String> REPLICA_KEYS =
             Set.of(
                     "kind",
@@ -97,7 +111,8 @@ public final class ConfigLoader {
                     "add_columns",
                     "type_mapping",
                     "sslmode",
-                    "sslrootcert");
+                    "sslrootcert",
+                    "commit_granularity");
     private static final Set<String> PIPELINE_KEYS =
             Set.of(
                     "id",
@@ -322,7 +337,8 @@ public final class ConfigLoader {
                         author,
                         rep.bool("create_tables", false),
                         rep.bool("add_columns", false),
-                        typeMapping(rep.section("type_mapping", false)));
+                        typeMapping(rep.section("type_mapping", false)),
+                        commitGranularity(rep.string("commit_granularity", "transaction")));
 
         String id = pipe.string("id", slot);
         if (!PIPELINE_ID.matcher(id).matches()) {

@@ -85,6 +85,8 @@ public record PipelineConfig(Primary primary, Replica replica, Pipeline pipeline
      * @param addColumns carry ADD COLUMN on the primary to the replica while running
      * @param typeMapping primary type catalog name (e.g. {@code inet}) to the replica type that
      *     holds its values as text ({@code text}), for types the replica lacks
+     * @param commitGranularity one replica transaction (and Dolt commit) per source transaction, or
+     *     per checkpoint
      */
     public record Replica(
             ReplicaKind kind,
@@ -95,11 +97,24 @@ public record PipelineConfig(Primary primary, Replica replica, Pipeline pipeline
             String author,
             boolean createTables,
             boolean addColumns,
-            Map<String, String> typeMapping)
+            Map<String, String> typeMapping,
+            CommitGranularity commitGranularity)
             implements Serializable {
         public Replica {
             typeMapping = Map.copyOf(typeMapping);
         }
+    }
+
+    /** How many source transactions one replica transaction (and Dolt commit) holds. */
+    public enum CommitGranularity {
+        /** One per source transaction: the default, and the history users browse. */
+        TRANSACTION,
+        /**
+         * One per completed checkpoint, holding every source transaction of it in commit order; its
+         * Dolt commit message lists their xids and LSN range. Faster; still atomic and exactly-once
+         * per checkpoint.
+         */
+        CHECKPOINT
     }
 
     /** Job-level settings. */

@@ -91,7 +91,14 @@ public final class Main {
             System.err.println("pgdolt: configuration error: " + e.getMessage());
             return 2;
         }
-        Configuration flinkConf = new Configuration();
+        // Embedded, the local Flink reads no configuration file of its own: take FLINK_CONF_DIR's
+        // config.yaml (metrics reporters, state backend, ...) as a Flink cluster would.
+        String confDir = System.getenv("FLINK_CONF_DIR");
+        Configuration flinkConf =
+                confDir == null || confDir.isBlank()
+                        ? new Configuration()
+                        : org.apache.flink.configuration.GlobalConfiguration.loadConfiguration(
+                                confDir);
         if (restore != null) {
             System.err.println("pgdolt: restoring the job's state from " + restore);
             flinkConf.set(StateRecoveryOptions.SAVEPOINT_PATH, restore);

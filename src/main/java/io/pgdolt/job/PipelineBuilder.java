@@ -4,6 +4,7 @@ import io.pgdolt.config.PipelineConfig;
 import io.pgdolt.replica.TableDefinition;
 import io.pgdolt.sink.ReplicaSink;
 import io.pgdolt.snapshot.StartPosition;
+import io.pgdolt.snapshot.StartReport;
 import io.pgdolt.source.PostgresCdcSource;
 import io.pgdolt.source.SourceTables;
 import io.pgdolt.txn.ChangeEvent;
@@ -77,7 +78,7 @@ public final class PipelineBuilder {
                 config.pipeline().id(),
                 tables.size(),
                 applied);
-        StartPosition.prepare(config, published, restoring);
+        StartReport start = StartPosition.prepare(config, published, restoring);
         DataStream<ChangeEvent> changes =
                 env.fromSource(
                                 PostgresCdcSource.create(config, published),
@@ -100,7 +101,7 @@ public final class PipelineBuilder {
                         .setParallelism(parallelism)
                         .setMaxParallelism(MAX_PARALLELISM);
         transactions
-                .sinkTo(ReplicaSink.of(config))
+                .sinkTo(ReplicaSink.of(config, start))
                 .name("replica-sink " + config.replica().kind().name().toLowerCase())
                 .uid(SINK_UID)
                 // One ordered apply stream: one committer.

@@ -76,13 +76,16 @@ public final class DoltgresDialect implements ReplicaDialect {
     }
 
     @Override
-    public String commit(Connection connection, SourceTransaction txn, String pipelineId)
+    public String commit(
+            Connection connection, java.util.List<SourceTransaction> txns, String pipelineId)
             throws SQLException {
         if (!commitPerTransaction) {
             connection.commit();
             return null;
         }
-        return doltCommit(connection, message(txn, pipelineId), txn.commitTime());
+        SourceTransaction last = txns.get(txns.size() - 1);
+        String message = txns.size() == 1 ? message(last, pipelineId) : message(txns, pipelineId);
+        return doltCommit(connection, message, last.commitTime());
     }
 
     /** The initial snapshot (or a from-lsn start) is one Dolt commit of its own. */
@@ -113,6 +116,51 @@ public final class DoltgresDialect implements ReplicaDialect {
         // dolt_commit committed the SQL transaction already; this ends the driver's view of it.
         connection.commit();
         return hash == null ? null : hash.replaceAll("[{}\"]", "");
+    }
+
+    /**
+     * A checkpoint's commit: the first line gives the count and LSN range, the body every xid with
+     * its commit LSN and time, in commit order.
+     */
+    static String message(java.util.List<SourceTransaction> txns, String pipelineId) {
+        SourceTransaction first = txns.get(0);
+        SourceTransaction last = txns.get(txns.size() - 1);
+        Map<TableId, Integer> perTable = new TreeMap<>();
+        long changes = 0;
+        for (SourceTransaction t : txns) {
+            for (RowChange c : t.changes()) {
+                perTable.merge(c.table(), 1, Integer::sum);
+            }
+            changes += t.changes().size();
+        }
+        StringBuilder sb = new StringBuilder();
+        sb.append("pgdolt: ")
+                .append(txns.size())
+                .append(" transactions, xids ")
+                .append(first.xid())
+                .append("..")
+                .append(last.xid())
+                .append(" at LSN ")
+                .append(first.commitLsn())
+                .append("..")
+                .append(last.commitLsn())
+                .append("\n\nsource-commit-time: ")
+                .append(last.commitTime().truncatedTo(ChronoUnit.MICROS))
+                .append("\npipeline: ")
+                .append(pipelineId)
+                .append("\nchanges: ")
+                .append(changes);
+        perTable.forEach((t, n) -> sb.append("\n  ").append(t).append(": ").append(n));
+        sb.append("\ntransactions (xid, commit LSN, source commit time):");
+        for (SourceTransaction t : txns) {
+            sb.append("\n  ")
+                    .append(t.xid())
+                    .append(' ')
+                    .append(t.commitLsn())
+                    .append(' ')
+                    .append(t.commitTime().truncatedTo(ChronoUnit.MICROS));
+        }
+        return sb.toString();
     }
 
     /** First line names xid and LSN; the body says where the commit came from and what it holds. */

@@ -13,8 +13,20 @@ public final class PostgresDialect implements ReplicaDialect {
         return "postgres";
     }
 
+    /**
+     * A commit that need not be durable yet skips the WAL flush: the committer makes the last
+     * commit of each checkpoint durable, which flushes every earlier one.
+     */
     @Override
-    public String commit(Connection connection, SourceTransaction txn, String pipelineId)
+    public java.util.List<String> beginStatements(boolean durable) {
+        return durable
+                ? java.util.List.of()
+                : java.util.List.of("SET LOCAL synchronous_commit TO off");
+    }
+
+    @Override
+    public String commit(
+            Connection connection, java.util.List<SourceTransaction> txns, String pipelineId)
             throws SQLException {
         connection.commit();
         return null;

@@ -31,12 +31,22 @@ public interface ReplicaDialect extends Serializable {
     }
 
     /**
-     * Commits the open replica transaction, which already holds the data changes and the progress
-     * row of {@code txn}.
+     * Statements that open a replica transaction for applied changes.
+     *
+     * @param durable whether its commit must be durable when it returns (see {@link
+     *     ReplicaSession#apply(java.util.List, io.pgdolt.txn.Lsn, boolean)})
+     */
+    default java.util.List<String> beginStatements(boolean durable) {
+        return java.util.List.of();
+    }
+
+    /**
+     * Commits the open replica transaction, which already holds the data changes of {@code txns}
+     * (one source transaction, or a checkpoint's in commit order) and the progress row.
      *
      * @return the Dolt commit hash, or {@code null} where the replica has none
      */
-    String commit(Connection connection, SourceTransaction txn, String pipelineId)
+    String commit(Connection connection, java.util.List<SourceTransaction> txns, String pipelineId)
             throws SQLException;
 
     /**

@@ -12,7 +12,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -33,6 +32,12 @@ public final class ReplicaSession implements AutoCloseable {
     public static final TableId PROGRESS_TABLE = new TableId("public", "pgdolt_progress");
 
     private static final int MAX_BATCH = 1000;
+
+    /** At most this many differently shaped statements share a round trip. */
+    private static final int MAX_PIPELINED = 32;
+
+    /** Prepared statements kept per session (multi-statement shapes included). */
+    private static final int MAX_CACHED_STATEMENTS = 512;
 
     /**
      * Creates the progress table. The job runs it when the table is missing; with a replica role
@@ -57,7 +62,23 @@ public final class ReplicaSession implements AutoCloseable {
     private final String committerId = java.util.UUID.randomUUID().toString();
 
     private final ColumnTypes columnTypes = new ColumnTypes();
-    private final Map<String, PreparedStatement> statements = new HashMap<>();
+    private final Map<String, PreparedStatement> statements =
+            new java.util.LinkedHashMap<>(64, 0.75f, true) {
+                private static final long serialVersionUID = 1L;
+
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<String, PreparedStatement> eldest) {
+                    if (size() <= MAX_CACHED_STATEMENTS) {
+                        return false;
+                    }
+                    try {
+                        eldest.getValue().close();
+                    } catch (SQLException ignored) {
+                        // Only releases the server-side statement; the next use prepares anew.
+                    }
+                    return true;
+                }
+            };
 
     private final SchemaPolicy policy;
 
@@ -266,81 +287,281 @@ public final class ReplicaSession implements AutoCloseable {
     }
 
     /**
-     * Applies {@code txn} atomically and commits it.
+     * Applies {@code txn} atomically and commits it durably.
      *
      * @return the Dolt commit hash, or {@code null} on a replica without one
      */
     public String apply(SourceTransaction txn, Lsn previous) throws ApplyException {
+        return apply(List.of(txn), previous, true);
+    }
+
+    /**
+     * Applies {@code txns}, in commit order and all after {@code previous}, as one replica
+     * transaction (on Doltgres one Dolt commit) with the progress row moved to the last of them.
+     *
+     * <p>Statements are pipelined: consecutive changes of one shape go as one JDBC batch, and runs
+     * of differently shaped statements as one multi-statement round trip; the row counts are
+     * checked before the commit.
+     *
+     * @param durable whether the commit must be durable before this returns. When false, a
+     *     PostgreSQL replica acknowledges before flushing its log ({@code synchronous_commit off}):
+     *     a crash of the replica may lose such commits, always a suffix of them together with the
+     *     progress row that records them, so the caller must make a later commit durable (which
+     *     flushes every earlier one) before it reports any of them committed.
+     * @return the Dolt commit hash, or {@code null} on a replica without one
+     */
+    public String apply(List<SourceTransaction> txns, Lsn previous, boolean durable)
+            throws ApplyException {
+        try {
+            return applyOnce(txns, previous, durable, MAX_PIPELINED);
+        } catch (ApplyException e) {
+            if (e.isTransient() || !ambiguousFailure) {
+                throw e;
+            }
+            // A statement of a multi-statement round trip failed, and the server does not say
+            // which: everything was rolled back; go again one statement at a time, so the error
+            // names the statement (or, if the failure does not repeat, the transactions apply).
+            return applyOnce(txns, previous, durable, 1);
+        }
+    }
+
+    /** Whether the last failure came from a round trip of several statements. */
+    private boolean ambiguousFailure;
+
+    private String applyOnce(
+            List<SourceTransaction> txns, Lsn previous, boolean durable, int pipelined)
+            throws ApplyException {
+        ambiguousFailure = false;
+        Pipe pipe = new Pipe(pipelined);
+        SourceTransaction current = txns.get(0);
         TableId table = null;
         String sql = null;
         try {
             // Schema changes first, each committed on its own: Doltgres commits the open
             // transaction at DDL, so DDL inside it would break atomicity. Each is idempotent, so
             // a retry after a failure further on finds it done.
-            for (RowChange c : txn.changes()) {
-                if (!c.op().isRow()) {
-                    table = c.table();
-                    sql = prepareSchema(c);
+            for (SourceTransaction txn : txns) {
+                current = txn;
+                for (RowChange c : txn.changes()) {
+                    if (!c.op().isRow()) {
+                        table = c.table();
+                        sql = prepareSchema(c);
+                    }
                 }
             }
+            current = txns.get(0);
             table = null;
             sql = null;
-            // Progress first: a second committer of this pipeline fails here, before any data
-            // statement (on PostgreSQL the row lock also serializes the two).
-            table = PROGRESS_TABLE;
-            sql = "progress";
-            recordProgress(txn, previous);
-            List<RowChange> changes = txn.changes();
-            int i = 0;
-            while (i < changes.size()) {
-                RowChange first = changes.get(i);
-                table = first.table();
-                if (!first.op().isRow()) {
-                    sql = fillAddedColumn(first);
-                    i++;
-                    continue;
-                }
-                if (first.op() == RowChange.Op.TRUNCATE || first.fullRowKey()) {
-                    sql = applyAlone(first);
-                    i++;
-                    continue;
-                }
-                Bound bound = bind(first);
-                sql = bound.sql;
-                PreparedStatement ps = statement(sql);
-                List<RowChange> run = new ArrayList<>();
-                int j = i;
-                while (j < changes.size() && run.size() < MAX_BATCH) {
-                    RowChange next = changes.get(j);
-                    if (!next.op().isRow()
-                            || next.op() == RowChange.Op.TRUNCATE
-                            || next.fullRowKey()) {
-                        break;
-                    }
-                    Bound b = j == i ? bound : bind(next);
-                    if (!b.sql.equals(sql)) {
-                        break;
-                    }
-                    for (int p = 0; p < b.values.size(); p++) {
-                        ps.setString(p + 1, b.values.get(p));
-                    }
-                    ps.addBatch();
-                    run.add(changes.get(j));
-                    j++;
-                }
-                int[] counts = ps.executeBatch();
-                checkCounts(run, counts);
-                i = j;
+            for (String statement : dialect.beginStatements(durable)) {
+                pipe.add(current, null, null, new Bound(statement, List.of()));
             }
+            // The progress row first: a second committer of this pipeline fails on it (on
+            // PostgreSQL its row lock also serializes the two); it is checked before the commit.
+            SourceTransaction last = txns.get(txns.size() - 1);
+            pipe.add(current, null, PROGRESS_TABLE, progressUpdate(last, previous));
+            for (SourceTransaction txn : txns) {
+                current = txn;
+                List<RowChange> changes = txn.changes();
+                int i = 0;
+                while (i < changes.size()) {
+                    RowChange first = changes.get(i);
+                    table = first.table();
+                    if (!first.op().isRow()) {
+                        pipe.flush();
+                        sql = fillAddedColumn(first);
+                        i++;
+                        continue;
+                    }
+                    if (first.op() == RowChange.Op.TRUNCATE || first.fullRowKey()) {
+                        pipe.flush();
+                        sql = applyAlone(first);
+                        i++;
+                        continue;
+                    }
+                    Bound bound = bind(first);
+                    sql = bound.sql;
+                    Bound second = i + 1 < changes.size() ? batchable(changes.get(i + 1)) : null;
+                    if (second == null || !second.sql.equals(bound.sql)) {
+                        pipe.add(txn, first, first.table(), bound);
+                        i++;
+                        continue;
+                    }
+                    pipe.flush();
+                    i = executeRun(changes, i, bound, second);
+                }
+            }
+            current = last;
+            table = null;
+            pipe.flush();
             sql = "commit";
-            return dialect.commit(connection, txn, pipelineId);
+            return dialect.commit(connection, txns, pipelineId);
+        } catch (PipeException e) {
+            rollbackQuietly(e.getCause());
+            ambiguousFailure = e.ambiguous;
+            throw new ApplyException(e.txn, e.table, e.sql, e.getCause());
         } catch (SQLException | RuntimeException e) {
-            try {
-                connection.rollback();
-            } catch (SQLException rollbackFailure) {
-                e.addSuppressed(rollbackFailure);
+            rollbackQuietly(e);
+            throw new ApplyException(current, table, sql, e);
+        }
+    }
+
+    private void rollbackQuietly(Throwable failure) {
+        try {
+            connection.rollback();
+        } catch (SQLException rollbackFailure) {
+            failure.addSuppressed(rollbackFailure);
+        }
+    }
+
+    /** The bound statement of a change that may join a batch, or null. */
+    private Bound batchable(RowChange c) throws SQLException {
+        if (!c.op().isRow() || c.op() == RowChange.Op.TRUNCATE || c.fullRowKey()) {
+            return null;
+        }
+        return bind(c);
+    }
+
+    /**
+     * Sends the changes from {@code i} that share one statement as JDBC batches.
+     *
+     * @return the index of the first change after the run
+     */
+    private int executeRun(List<RowChange> changes, int i, Bound first, Bound second)
+            throws SQLException {
+        PreparedStatement ps = statement(first.sql);
+        List<RowChange> run = new ArrayList<>();
+        int j = i;
+        Bound b = first;
+        while (b != null && b.sql.equals(first.sql)) {
+            for (int p = 0; p < b.values.size(); p++) {
+                ps.setString(p + 1, b.values.get(p));
             }
-            throw new ApplyException(txn, table, sql, e);
+            ps.addBatch();
+            run.add(changes.get(j));
+            j++;
+            if (run.size() == MAX_BATCH) {
+                checkCounts(run, ps.executeBatch());
+                run.clear();
+            }
+            if (j >= changes.size()) {
+                break;
+            }
+            b = j == i + 1 ? second : batchable(changes.get(j));
+        }
+        if (!run.isEmpty()) {
+            checkCounts(run, ps.executeBatch());
+        }
+        return j;
+    }
+
+    /** Statements of different shapes, sent together in one round trip. */
+    private final class Pipe {
+        private final List<Entry> entries = new ArrayList<>();
+        private final StringBuilder sql = new StringBuilder();
+        private final int max;
+
+        Pipe(int max) {
+            this.max = max;
+        }
+
+        void add(SourceTransaction txn, RowChange change, TableId table, Bound bound)
+                throws SQLException {
+            if (!entries.isEmpty()) {
+                sql.append(";\n");
+            }
+            sql.append(bound.sql);
+            entries.add(new Entry(txn, change, table, bound));
+            if (entries.size() >= max) {
+                flush();
+            }
+        }
+
+        void flush() throws SQLException {
+            if (entries.isEmpty()) {
+                return;
+            }
+            List<Integer> counts = new ArrayList<>();
+            try {
+                PreparedStatement ps = statement(sql.toString());
+                int p = 1;
+                for (Entry e : entries) {
+                    for (String v : e.bound.values) {
+                        ps.setString(p++, v);
+                    }
+                }
+                boolean results = ps.execute();
+                while (true) {
+                    if (results) {
+                        ps.getResultSet().close();
+                        counts.add(-1);
+                    } else {
+                        int n = ps.getUpdateCount();
+                        if (n == -1) {
+                            break;
+                        }
+                        counts.add(n);
+                    }
+                    results = ps.getMoreResults();
+                }
+            } catch (SQLException e) {
+                Entry failed = entries.get(Math.min(counts.size(), entries.size() - 1));
+                throw new PipeException(failed, e, entries.size() > 1);
+            }
+            List<Entry> done = new ArrayList<>(entries);
+            entries.clear();
+            sql.setLength(0);
+            for (int k = 0; k < done.size(); k++) {
+                Entry e = done.get(k);
+                int n = k < counts.size() ? counts.get(k) : Statement.SUCCESS_NO_INFO;
+                if (n == 0 && e.change != null && touchedLater(done, k)) {
+                    // Doltgres reports 0 for an UPDATE that wrote the values the row had; whether
+                    // the row existed can only be checked before the later statements ran.
+                    throw new PipeException(
+                            e,
+                            new SQLException("a row count needs checking before later statements"),
+                            true);
+                }
+                try {
+                    if (e.table == PROGRESS_TABLE) {
+                        checkProgress(e.txn, n);
+                    } else if (e.change != null) {
+                        checkCounts(List.of(e.change), new int[] {n});
+                    }
+                } catch (SQLException | RuntimeException failure) {
+                    throw new PipeException(e, failure, false);
+                }
+            }
+        }
+    }
+
+    /** Whether a statement after {@code k} in {@code entries} changed {@code k}'s table. */
+    private static boolean touchedLater(List<Entry> entries, int k) {
+        TableId table = entries.get(k).table;
+        for (int i = k + 1; i < entries.size(); i++) {
+            if (table.equals(entries.get(i).table)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** One statement of a {@link Pipe}: a change, the progress row, or a session setting. */
+    private record Entry(SourceTransaction txn, RowChange change, TableId table, Bound bound) {}
+
+    /** A failed pipelined statement, naming it. */
+    private static final class PipeException extends SQLException {
+        private static final long serialVersionUID = 1L;
+        final transient SourceTransaction txn;
+        final transient TableId table;
+        final String sql;
+        final boolean ambiguous;
+
+        PipeException(Entry e, Throwable cause, boolean ambiguous) {
+            super(cause.getMessage(), cause);
+            this.ambiguous = ambiguous;
+            this.txn = e.txn;
+            this.table = e.table;
+            this.sql = e.bound.sql;
         }
     }
 
@@ -520,30 +741,43 @@ public final class ReplicaSession implements AutoCloseable {
      * committers of one pipeline (a zombie task that has not noticed its cancellation yet, and its
      * replacement) can never both apply a transaction. On PostgreSQL the row lock makes the loser's
      * UPDATE match nothing; on Doltgres the loser's commit conflicts with the winner's (both change
-     * the row, at least in {@code committer_id}).
+     * the row, at least in {@code committer_id}). {@link #checkProgress} checks its row count.
      */
-    private void recordProgress(SourceTransaction txn, Lsn previous) throws SQLException {
-        PreparedStatement update =
-                statement(
-                        "UPDATE "
-                                + PROGRESS_TABLE.quoted()
-                                + " SET commit_lsn = ?, xid = ?, commit_time = ?::timestamptz,"
-                                + " committer_id = ? WHERE pipeline_id = ? AND commit_lsn = ?");
-        update.setString(1, txn.commitLsn().toString());
-        update.setLong(2, txn.xid());
-        update.setString(3, txn.commitTime().toString());
-        update.setString(4, committerId);
-        update.setString(5, pipelineId);
-        update.setString(6, previous.toString());
-        if (update.executeUpdate() == 1) {
+    private Bound progressUpdate(SourceTransaction txn, Lsn previous) {
+        this.progressFrom = previous;
+        return new Bound(
+                "UPDATE "
+                        + PROGRESS_TABLE.quoted()
+                        + " SET commit_lsn = CAST(? AS varchar), xid = CAST(? AS int8),"
+                        + " commit_time = CAST(? AS timestamptz), committer_id = CAST(? AS"
+                        + " varchar) WHERE pipeline_id = CAST(? AS varchar) AND commit_lsn ="
+                        + " CAST(? AS varchar)",
+                List.of(
+                        txn.commitLsn().toString(),
+                        Long.toString(txn.xid()),
+                        txn.commitTime().toString(),
+                        committerId,
+                        pipelineId,
+                        previous.toString()));
+    }
+
+    /** The compare-and-set start position of the pending progress update. */
+    private Lsn progressFrom = Lsn.ZERO;
+
+    /**
+     * After the progress UPDATE matched {@code updated} rows: none is right only for the first
+     * transaction of a pipeline, whose row is inserted now.
+     */
+    private void checkProgress(SourceTransaction txn, int updated) throws SQLException {
+        if (updated == 1) {
             return;
         }
-        if (!previous.isZero() || rowCount() != 0) {
+        if (!progressFrom.isZero() || rowCount() != 0) {
             throw new ConcurrentCommitterException(
                     "the replica's progress for pipeline "
                             + pipelineId
                             + " is no longer at "
-                            + previous
+                            + progressFrom
                             + ": another committer of this pipeline applied transactions"
                             + " meanwhile");
         }

@@ -12,8 +12,6 @@ import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
 import org.apache.flink.api.connector.sink2.Committer;
-import org.apache.flink.metrics.Counter;
-import org.apache.flink.metrics.MetricGroup;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,9 +46,8 @@ final class ReplicaCommitter implements Committer<SourceTransaction> {
 
     private final ReplicaSink.SessionFactory sessions;
     private final Duration retryTimeout;
-    private final Counter transactionsApplied;
-    private final Counter rowsApplied;
-    private final Counter transactionsSkipped;
+    private final boolean perCheckpoint;
+    private final SinkMetrics metrics;
 
     private ReplicaSession session;
     private volatile Lsn appliedLsn = Lsn.ZERO;
@@ -58,58 +55,85 @@ final class ReplicaCommitter implements Committer<SourceTransaction> {
     private long appliedSinceLog;
 
     ReplicaCommitter(
-            ReplicaSink.SessionFactory sessions, Duration retryTimeout, MetricGroup metrics) {
+            ReplicaSink.SessionFactory sessions,
+            Duration retryTimeout,
+            boolean perCheckpoint,
+            SinkMetrics metrics) {
         this.sessions = sessions;
         this.retryTimeout = retryTimeout;
-        this.transactionsApplied = metrics.counter("transactionsApplied");
-        this.rowsApplied = metrics.counter("rowChangesApplied");
-        this.transactionsSkipped = metrics.counter("transactionsSkippedAsApplied");
-        metrics.gauge("appliedLsn", () -> appliedLsn.value());
+        this.perCheckpoint = perCheckpoint;
+        this.metrics = metrics;
+        metrics.appliedLsn(() -> appliedLsn);
     }
 
+    /**
+     * Applies one checkpoint's transactions in commit order: each as its own replica transaction,
+     * or (commit granularity {@code checkpoint}) all of them as one. Only the last commit of the
+     * call has to be durable before it returns (see {@link ReplicaSession#apply(List, Lsn,
+     * boolean)}); should the replica lose earlier ones in a crash, the retry finds its progress row
+     * behind them and applies them again.
+     */
     @Override
     public void commit(Collection<CommitRequest<SourceTransaction>> requests)
             throws IOException, InterruptedException {
-        List<CommitRequest<SourceTransaction>> ordered = new ArrayList<>(requests);
-        ordered.sort(Comparator.comparing(r -> r.getCommittable().commitLsn()));
-        for (CommitRequest<SourceTransaction> request : ordered) {
+        List<SourceTransaction> ordered = new ArrayList<>(requests.size());
+        for (CommitRequest<SourceTransaction> r : requests) {
+            ordered.add(r.getCommittable());
+        }
+        ordered.sort(Comparator.comparing(SourceTransaction::commitLsn));
+        long deadline = System.nanoTime() + retryTimeout.toNanos();
+        Duration backoff = FIRST_BACKOFF;
+        int attempt = 0;
+        int next = 0;
+        while (next < ordered.size()) {
             if (Thread.currentThread().isInterrupted()) {
                 // A cancelled task must stop applying at once: its replacement takes over.
                 throw new InterruptedException("committer cancelled");
             }
-            if (!applyOne(request.getCommittable())) {
-                request.signalAlreadyCommitted();
-            }
-        }
-        logProgress(false);
-    }
-
-    /** Applies one transaction, retrying transient failures. False if it was applied before. */
-    private boolean applyOne(SourceTransaction txn) throws IOException, InterruptedException {
-        long deadline = System.nanoTime() + retryTimeout.toNanos();
-        Duration backoff = FIRST_BACKOFF;
-        int attempt = 0;
-        while (true) {
+            SourceTransaction txn = ordered.get(next);
             attempt++;
             try {
-                ensureSession();
-                if (!txn.commitLsn().isAfter(appliedLsn)) {
-                    transactionsSkipped.inc();
-                    LOG.debug("skipping {}: the replica already holds up to {}", txn, appliedLsn);
-                    return false;
+                if (ensureSession()) {
+                    // A new connection: the replica's progress says where to go on (a crashed
+                    // replica may have lost commits that were not durable yet).
+                    next = firstAfter(ordered, appliedLsn);
+                    if (next == ordered.size()) {
+                        break;
+                    }
+                    txn = ordered.get(next);
                 }
-                FaultInjection.at(FaultInjection.BEFORE_APPLY, txn);
-                String hash = session.apply(txn, appliedLsn);
-                appliedLsn = txn.commitLsn();
-                FaultInjection.at(FaultInjection.AFTER_APPLY, txn);
-                transactionsApplied.inc();
-                rowsApplied.inc(txn.changes().size());
-                appliedSinceLog++;
+                if (!txn.commitLsn().isAfter(appliedLsn)) {
+                    metrics.skipped();
+                    LOG.debug("skipping {}: the replica already holds up to {}", txn, appliedLsn);
+                    next++;
+                    continue;
+                }
+                int end = perCheckpoint ? ordered.size() : next + 1;
+                List<SourceTransaction> group = ordered.subList(next, end);
+                boolean durable = end == ordered.size();
+                for (SourceTransaction t : group) {
+                    FaultInjection.at(FaultInjection.BEFORE_APPLY, t);
+                }
+                long started = System.nanoTime();
+                String hash = session.apply(group, appliedLsn, durable);
+                SourceTransaction last = group.get(group.size() - 1);
+                appliedLsn = last.commitLsn();
+                metrics.applied(group, System.nanoTime() - started);
+                for (SourceTransaction t : group) {
+                    FaultInjection.at(FaultInjection.AFTER_APPLY, t);
+                }
+                appliedSinceLog += group.size();
                 if (LOG.isDebugEnabled()) {
                     LOG.debug(
-                            "applied {} as {}", txn, hash == null ? "a replica transaction" : hash);
+                            "applied {} transaction(s) up to {} as {}",
+                            group.size(),
+                            last,
+                            hash == null ? "a replica transaction" : hash);
                 }
-                return true;
+                next = end;
+                attempt = 0;
+                backoff = FIRST_BACKOFF;
+                deadline = System.nanoTime() + retryTimeout.toNanos();
             } catch (ApplyException | SQLException e) {
                 closeSession();
                 boolean retry =
@@ -146,6 +170,16 @@ final class ReplicaCommitter implements Committer<SourceTransaction> {
                 backoff = min(backoff.multipliedBy(2), MAX_BACKOFF);
             }
         }
+        logProgress(false);
+    }
+
+    /** Index of the first transaction in {@code ordered} committed after {@code lsn}. */
+    private static int firstAfter(List<SourceTransaction> ordered, Lsn lsn) {
+        int i = 0;
+        while (i < ordered.size() && !ordered.get(i).commitLsn().isAfter(lsn)) {
+            i++;
+        }
+        return i;
     }
 
     private static Duration min(Duration a, Duration b) {
@@ -160,15 +194,18 @@ final class ReplicaCommitter implements Committer<SourceTransaction> {
                 || state.startsWith("53");
     }
 
-    private void ensureSession() throws SQLException {
-        if (session == null) {
-            session = sessions.open();
-            appliedLsn = session.appliedLsn();
-            LOG.info(
-                    "connected to the replica; it holds this pipeline's transactions up to commit"
-                            + " LSN {}",
-                    appliedLsn);
+    /** Opens a session if there is none; true if it did (the progress was read again). */
+    private boolean ensureSession() throws SQLException {
+        if (session != null) {
+            return false;
         }
+        session = sessions.open();
+        appliedLsn = session.appliedLsn();
+        LOG.info(
+                "connected to the replica; it holds this pipeline's transactions up to commit"
+                        + " LSN {}",
+                appliedLsn);
+        return true;
     }
 
     private void closeSession() {
@@ -186,7 +223,7 @@ final class ReplicaCommitter implements Committer<SourceTransaction> {
                             + " ({} in total)",
                     appliedSinceLog,
                     appliedLsn,
-                    transactionsApplied.getCount());
+                    metrics.transactionsApplied());
             appliedSinceLog = 0;
             lastProgressLog = now;
         }
@@ -196,5 +233,6 @@ final class ReplicaCommitter implements Committer<SourceTransaction> {
     public void close() {
         logProgress(true);
         closeSession();
+        metrics.close();
     }
 }

@@ -10,6 +10,7 @@ import io.pgdolt.replica.ReplicaSchemaException;
 import io.pgdolt.replica.ReplicaSession;
 import io.pgdolt.replica.SchemaPolicy;
 import io.pgdolt.replica.TableDefinition;
+import io.pgdolt.snapshot.StartReport;
 import io.pgdolt.txn.Lsn;
 import io.pgdolt.txn.SourceTransaction;
 import io.pgdolt.txn.TableId;
@@ -36,14 +37,30 @@ public final class ReplicaSink
 
     private final SessionFactory sessions;
     private final Duration retryTimeout;
+    private final boolean perCheckpoint;
+    private final PipelineConfig.Primary primary;
+    private final StartReport start;
 
-    private ReplicaSink(SessionFactory sessions, Duration retryTimeout) {
+    private ReplicaSink(
+            SessionFactory sessions,
+            Duration retryTimeout,
+            boolean perCheckpoint,
+            PipelineConfig.Primary primary,
+            StartReport start) {
         this.sessions = sessions;
         this.retryTimeout = retryTimeout;
+        this.perCheckpoint = perCheckpoint;
+        this.primary = primary;
+        this.start = start;
     }
 
     /** The sink for a pipeline's configuration. */
     public static ReplicaSink of(PipelineConfig config) {
+        return of(config, StartReport.NONE);
+    }
+
+    /** The sink for a pipeline's configuration; {@code start} feeds the snapshot gauges. */
+    public static ReplicaSink of(PipelineConfig config, StartReport start) {
         PipelineConfig.Replica r = config.replica();
         return new ReplicaSink(
                 new SessionFactory(
@@ -53,7 +70,10 @@ public final class ReplicaSink
                         dialect(config),
                         config.pipeline().id(),
                         new SchemaPolicy(r.createTables(), r.addColumns(), r.typeMapping())),
-                Duration.ofMinutes(10));
+                Duration.ofMinutes(10),
+                r.commitGranularity() == PipelineConfig.CommitGranularity.CHECKPOINT,
+                config.primary(),
+                start);
     }
 
     /** The replica dialect the configuration asks for. */
@@ -110,7 +130,11 @@ public final class ReplicaSink
 
     @Override
     public Committer<SourceTransaction> createCommitter(CommitterInitContext context) {
-        return new ReplicaCommitter(sessions, retryTimeout, context.metricGroup());
+        return new ReplicaCommitter(
+                sessions,
+                retryTimeout,
+                perCheckpoint,
+                new SinkMetrics(context.metricGroup(), primary, start));
     }
 
     @Override

@@ -57,13 +57,15 @@ public final class StartPosition {
      * Brings the replica to the pipeline's starting point.
      *
      * @param restoring the job resumes from a checkpoint or savepoint
+     * @return what the start loaded (the initial snapshot), for the job's metrics
      * @throws ConfigException when the start must be refused, saying why and how to recover
      */
-    public static void prepare(PipelineConfig config, SourceTables tables, boolean restoring) {
+    public static StartReport prepare(
+            PipelineConfig config, SourceTables tables, boolean restoring) {
         if (restoring) {
             LOG.info(
                     "starting from Flink state: the restored checkpoint holds the source position");
-            return;
+            return StartReport.NONE;
         }
         ReplicaDialect dialect = ReplicaSink.dialect(config);
         try (Connection guard = exclusiveStart(config.primary());
@@ -71,7 +73,7 @@ public final class StartPosition {
             ReplicaSession.Progress progress = session.progress();
             if (progress != null && !progress.snapshotUnfinished() && !progress.lsn().isZero()) {
                 resumeFromReplica(config, progress.lsn());
-                return;
+                return StartReport.NONE;
             }
             StartupMode mode = config.startup().mode();
             if (progress != null && progress.snapshotUnfinished()) {
@@ -91,8 +93,7 @@ public final class StartPosition {
             }
             switch (mode) {
                 case INITIAL:
-                    snapshot(config, tables, dialect, session, progress != null);
-                    break;
+                    return snapshot(config, tables, dialect, session, progress != null);
                 case FROM_LSN:
                     fromLsn(config, session);
                     break;
@@ -105,6 +106,7 @@ public final class StartPosition {
                 default:
                     throw new IllegalStateException(String.valueOf(mode));
             }
+            return StartReport.NONE;
         } catch (SQLException | io.pgdolt.replica.ReplicaSchemaException e) {
             throw new ConfigException("cannot prepare the pipeline's start: " + e.getMessage(), e);
         } catch (InterruptedException e) {
@@ -173,7 +175,7 @@ public final class StartPosition {
                 + " row from pgdolt_progress on the replica, and start with startup.mode initial.";
     }
 
-    private static void snapshot(
+    private static StartReport snapshot(
             PipelineConfig config,
             SourceTables tables,
             ReplicaDialect dialect,
@@ -199,6 +201,7 @@ public final class StartPosition {
             }
         }
         session.beginSnapshot();
+        long started = System.nanoTime();
         Slot before = slot(config.primary());
         InitialSnapshot.Result result;
         Lsn point;
@@ -254,6 +257,7 @@ public final class StartPosition {
                 result.tables(),
                 point);
         advanceSlot(config.primary(), point);
+        return new StartReport(result.rows(), result.tables(), (System.nanoTime() - started) / 1e9);
     }
 
     private static void fromLsn(PipelineConfig config, ReplicaSession session) throws SQLException {

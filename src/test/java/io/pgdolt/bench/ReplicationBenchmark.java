@@ -1,0 +1,1605 @@
+package io.pgdolt.bench;
+
+import io.pgdolt.testing.Db;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.postgresql.PGConnection;
+
+/**
+ * The replication benchmark: the same pgbench workload replicated by each contender, in one run, on
+ * one machine, into fresh replica databases. Run by {@code bench/run.sh}, which starts the servers
+ * and passes their coordinates in the {@code PGDOLT_*} environment (see scripts/servers.sh).
+ *
+ * <p>Each contender gets its own schema on the primary (the pgbench tables, 100,000 accounts), its
+ * own publication and slot, created at a quiet point right after the replica was loaded with the
+ * same rows. Then, per contender:
+ *
+ * <ol>
+ *   <li><b>Backlog.</b> With the contender stopped, pgbench commits a fixed number of TPC-B-like
+ *       transactions (3 updates, 1 insert) and then large ones (one UPDATE of {@code bulk-rows}
+ *       rows each), each phase closed by a marker row. The contender starts; the clock runs from
+ *       the moment its slot becomes active until each marker is visible on the replica: sustained
+ *       transactions/s and row changes/s. CPU seconds and memory are sampled meanwhile.
+ *   <li><b>Lag.</b> pgbench offers a fixed rate; every transaction's history row is polled on the
+ *       replica, and its lag is the time it became visible minus its commit time on the primary:
+ *       p50, p99, max, and the series for the chart.
+ *   <li><b>Headroom.</b> Offered loads at fractions of the backlog rate; the highest whose lag does
+ *       not grow is reported.
+ *   <li><b>Check.</b> After a last marker: the replica's tables equal the primary's (counts and
+ *       sums of every table), and the Dolt commits added equal the source transactions.
+ * </ol>
+ *
+ * <p>The raw-capacity contenders send the same statements and commits from a plain JDBC loop (one
+ * connection, prepared statements, one batch per run of equal statements): what the replica can
+ * take at best from one client.
+ */
+public final class ReplicationBenchmark {
+    private static final String[] TABLES = {
+        "pgbench_accounts", "pgbench_tellers", "pgbench_branches", "pgbench_history"
+    };
+    private static final int ACCOUNTS = 100_000;
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+    private final Settings settings;
+    private final Db primaryAdmin;
+    private final Db primary;
+    private final Db doltgres;
+    private final Db pgReplica;
+    private final StringBuilder log = new StringBuilder();
+    private final Map<String, List<LagChart.Point>> lagSeries = new LinkedHashMap<>();
+    private final List<Result> results = new ArrayList<>();
+
+    /** Harness settings, from the command line. */
+    record Settings(
+            int backlog,
+            int bulk,
+            int bulkRows,
+            int lagRate,
+            int lagSeconds,
+            int stepSeconds,
+            Path work,
+            Path jar,
+            Path doltgresBin,
+            Path out,
+            Path chart,
+            List<String> only) {}
+
+    /** One contender's figures; NaN where it did not get that far, with the failure noted. */
+    static final class Result {
+        final String name;
+        final String description;
+        double txnRate = Double.NaN;
+        double rowRate = Double.NaN;
+        double bulkRowRate = Double.NaN;
+        double lagP50 = Double.NaN;
+        double lagP99 = Double.NaN;
+        double lagMax = Double.NaN;
+        double heldRate = Double.NaN;
+        double cpuPer1000 = Double.NaN;
+        double replicatorCpuPer1000 = Double.NaN;
+        double peakRssMiB = Double.NaN;
+        double peakHeapMiB = Double.NaN;
+        String check = "not reached";
+        String failure;
+
+        Result(String name, String description) {
+            this.name = name;
+            this.description = description;
+        }
+    }
+
+    private ReplicationBenchmark(Settings settings) {
+        this.settings = settings;
+        this.primaryAdmin =
+                new Db(
+                        env("PGDOLT_PRIMARY_HOST"),
+                        Integer.parseInt(env("PGDOLT_PRIMARY_PORT")),
+                        "postgres",
+                        env("PGDOLT_PRIMARY_USER"),
+                        env("PGDOLT_PRIMARY_PASSWORD"));
+        this.primary = primaryAdmin.withDatabase("bench");
+        this.doltgres =
+                new Db(
+                        env("PGDOLT_DOLTGRES_HOST"),
+                        Integer.parseInt(env("PGDOLT_DOLTGRES_PORT")),
+                        "postgres",
+                        env("PGDOLT_DOLTGRES_USER"),
+                        env("PGDOLT_DOLTGRES_PASSWORD"));
+        this.pgReplica =
+                new Db(
+                        env("PGDOLT_PGREPLICA_HOST"),
+                        Integer.parseInt(env("PGDOLT_PGREPLICA_PORT")),
+                        "postgres",
+                        env("PGDOLT_PGREPLICA_USER"),
+                        env("PGDOLT_PGREPLICA_PASSWORD"));
+    }
+
+    public static void main(String[] args) throws Exception {
+        Map<String, String> a = new HashMap<>();
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            a.put(args[i].replaceFirst("^--", ""), args[i + 1]);
+        }
+        Settings s =
+                new Settings(
+                        Integer.parseInt(a.getOrDefault("backlog", "4000")),
+                        Integer.parseInt(a.getOrDefault("bulk", "20")),
+                        Integer.parseInt(a.getOrDefault("bulk-rows", "1000")),
+                        Integer.parseInt(a.getOrDefault("lag-rate", "20")),
+                        Integer.parseInt(a.getOrDefault("lag-seconds", "15")),
+                        Integer.parseInt(a.getOrDefault("step-seconds", "10")),
+                        Path.of(a.getOrDefault("work", "target/bench-work")),
+                        Path.of(a.get("jar")),
+                        Path.of(a.get("doltgres-bin")),
+                        Path.of(a.getOrDefault("out", "BENCHMARKS.md")),
+                        Path.of(a.getOrDefault("chart", "bench/results/lag.png")),
+                        a.containsKey("only") ? List.of(a.get("only").split(",")) : List.of());
+        new ReplicationBenchmark(s).run();
+    }
+
+    private void run() throws Exception {
+        Instant started = Instant.now();
+        Files.createDirectories(settings.work());
+        say(
+                "workload: backlog of %d TPC-B-like transactions + %d transactions of %d rows;"
+                        + " lag at %d txn/s for %d s",
+                settings.backlog(),
+                settings.bulk(),
+                settings.bulkRows(),
+                settings.lagRate(),
+                settings.lagSeconds());
+        primaryAdmin.exec("DROP DATABASE IF EXISTS bench WITH (FORCE)", "CREATE DATABASE bench");
+        List<Contender> contenders =
+                List.of(
+                        new RawLoop("raw-doltgres", null, true),
+                        new Builtin(),
+                        new Pgdolt("pgdolt-doltgres", null, "doltgres", "transaction"),
+                        new Pgdolt("pgdolt-doltgres-ckpt", null, "doltgres", "checkpoint"),
+                        new RawLoop("raw-postgres", pgReplica, false),
+                        new Native(),
+                        new Pgdolt("pgdolt-postgres", pgReplica, "postgres", "transaction"),
+                        new Pgdolt("pgdolt-postgres-ckpt", pgReplica, "postgres", "checkpoint"));
+        for (Contender c : contenders) {
+            if (!settings.only().isEmpty() && !settings.only().contains(c.name())) {
+                continue;
+            }
+            Result r = new Result(c.name(), c.description());
+            results.add(r);
+            say("== %s: %s", c.name(), c.description());
+            try {
+                c.run(r);
+            } catch (Exception e) {
+                r.failure = e.getClass().getSimpleName() + ": " + firstLine(e.getMessage());
+                say("%s FAILED: %s", c.name(), r.failure);
+                e.printStackTrace();
+            } finally {
+                try {
+                    c.stop();
+                } catch (Exception e) {
+                    say("%s: stopping failed: %s", c.name(), e.getMessage());
+                }
+            }
+        }
+        LagChart.write(
+                settings.chart(),
+                "Replication lag at " + settings.lagRate() + " offered txn/s (pgbench TPC-B-like)",
+                lagSeries);
+        writeReport(Duration.between(started, Instant.now()));
+        say("wrote %s and %s", settings.out(), settings.chart());
+    }
+
+    // ---------------------------------------------------------------- contenders
+
+    private interface Contender {
+        String name();
+
+        String description();
+
+        void run(Result r) throws Exception;
+
+        default void stop() throws Exception {}
+    }
+
+    /** A replicating contender: load, backlog, lag, headroom, check. */
+    private abstract class Replicator implements Contender {
+        final String schema;
+        Db replica;
+        final boolean dolt;
+        long processPid = -1;
+        long replicaPid;
+
+        Replicator(String name, Db replica, boolean dolt) {
+            this.schema = "c_" + name.replace('-', '_');
+            this.replica = replica;
+            this.dolt = dolt;
+        }
+
+        String slot() {
+            return "s_" + schema.substring(2);
+        }
+
+        /** Prepares the contender's replica database and anything else, before its slot exists. */
+        abstract void prepare() throws Exception;
+
+        /** Starts replicating from the slot. */
+        abstract void start() throws Exception;
+
+        /** The process (tree) doing the replication work outside the replica server, or -1. */
+        long replicatorPid() {
+            return processPid;
+        }
+
+        /** Peak heap of the replicator in MiB from its own metrics, NaN if it has none. */
+        double heapMiB() {
+            return Double.NaN;
+        }
+
+        @Override
+        public void run(Result r) throws Exception {
+            createSourceTables(schema);
+            prepare();
+            loadReplica(primary, replica, schema, dolt);
+            primary.exec(
+                    "CREATE PUBLICATION "
+                            + slot()
+                            + " FOR TABLE "
+                            + String.join(", ", qualified(schema)),
+                    "SELECT pg_create_logical_replication_slot('" + slot() + "', 'pgoutput')");
+            long commitsBefore = dolt ? doltCommits(replica) : 0;
+            // Backlog, with the contender stopped.
+            say("%s: committing the backlog on the primary", name());
+            pgbench(schema, "-n", "-c", "2", "-j", "2", "-t", "" + settings.backlog() / 2);
+            long markerA = marker(schema);
+            pgbenchScript(schema, bulkScript(), "-n", "-c", "1", "-t", "" + settings.bulk());
+            long markerB = marker(schema);
+            say(
+                    "%s: starting; backlog %d + %d transactions",
+                    name(), settings.backlog(), settings.bulk());
+            start();
+            long t0 = waitActive();
+            double cpu0 = cpu();
+            double rep0 = replicatorPid() > 0 ? ProcStats.cpuSeconds(replicatorPid()) : 0;
+            Sampler sampler = new Sampler(this);
+            sampler.start();
+            long first = markerA - settings.backlog();
+            long[] at = progress(schema, first, markerA);
+            long tA = at[2];
+            // Sustained: from 30% to 95% of the backlog visible (start-up, JIT warm-up and tail
+            // excluded).
+            r.txnRate =
+                    at[1] > at[0]
+                            ? 0.65 * settings.backlog() / ((at[1] - at[0]) / 1e9)
+                            : settings.backlog() / (Math.max(tA - t0, 1_000_000) / 1e9);
+            r.rowRate = r.txnRate * 4;
+            say(
+                    "%s: TPC-B-like backlog at %.1f txn/s sustained (%.1f s from slot active to"
+                            + " the last)",
+                    name(), r.txnRate, (tA - t0) / 1e9);
+            long tB = waitVisible(schema, markerB, Duration.ofMinutes(5));
+            r.bulkRowRate = settings.bulk() * (double) settings.bulkRows() / ((tB - tA) / 1e9);
+            say("%s: bulk backlog at %.0f row changes/s", name(), r.bulkRowRate);
+            double cpu1 = cpu();
+            double rep1 = replicatorPid() > 0 ? ProcStats.cpuSeconds(replicatorPid()) : 0;
+            double allTxns = settings.backlog() + settings.bulk() + 2;
+            r.cpuPer1000 = (cpu1 - cpu0) / allTxns * 1000;
+            r.replicatorCpuPer1000 =
+                    replicatorPid() > 0 ? (rep1 - rep0) / allTxns * 1000 : Double.NaN;
+            // Lag at a fixed offered load.
+            List<LagChart.Point> series = new ArrayList<>();
+            List<Double> lags = lagPhase(schema, settings.lagRate(), settings.lagSeconds(), series);
+            lagSeries.put(name(), series);
+            r.lagP50 = percentile(lags, 50);
+            r.lagP99 = percentile(lags, 99);
+            r.lagMax = percentile(lags, 100);
+            say("%s: lag p50 %.0f ms, p99 %.0f ms", name(), r.lagP50, r.lagP99);
+            // Headroom.
+            r.heldRate = 0;
+            for (double f : new double[] {0.5, 0.75, 0.9}) {
+                int rate = (int) Math.max(1, Math.min(100_000, Math.floor(r.txnRate * f)));
+                List<LagChart.Point> step = new ArrayList<>();
+                lagPhase(schema, rate, settings.stepSeconds(), step);
+                boolean held = notGrowing(step);
+                say("%s: %d txn/s offered: lag %s", name(), rate, held ? "steady" : "grows");
+                if (!held) {
+                    break;
+                }
+                r.heldRate = rate;
+            }
+            sampler.stop();
+            r.peakRssMiB = sampler.peakRss;
+            r.peakHeapMiB = heapMiB();
+            // Check.
+            long last = marker(schema);
+            waitVisible(schema, last, Duration.ofMinutes(5));
+            r.check = check(schema, replica, dolt, commitsBefore);
+            say("%s: check: %s", name(), r.check);
+        }
+
+        private long waitActive() throws Exception {
+            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+            while (System.nanoTime() < deadline) {
+                if ("t"
+                        .equals(
+                                primary.value(
+                                        "SELECT active FROM pg_replication_slots WHERE slot_name ="
+                                                + " '"
+                                                + slot()
+                                                + "'"))) {
+                    return System.nanoTime();
+                }
+                checkAlive();
+                Thread.sleep(20);
+            }
+            throw new IllegalStateException("slot " + slot() + " never became active");
+        }
+
+        /** Throws if the contender's process died. */
+        void checkAlive() {}
+
+        double cpu() {
+            double c = ProcStats.cpuSeconds(replicaPid);
+            if (replicatorPid() > 0) {
+                c += ProcStats.cpuSeconds(replicatorPid());
+            }
+            return c;
+        }
+
+        /** Check: tables equal, commits counted. */
+        private String check(String schema, Db replica, boolean dolt, long commitsBefore)
+                throws SQLException {
+            List<String> differences = new ArrayList<>();
+            for (String q : checksums(schema)) {
+                String p = primary.value(q);
+                String rv = replica.value(q);
+                if (!p.equals(rv)) {
+                    differences.add(q + ": primary " + p + ", replica " + rv);
+                }
+            }
+            long sourceTxns =
+                    Long.parseLong(
+                                    primary.value(
+                                            "SELECT count(*) FROM " + schema + ".pgbench_history"))
+                            + settings.bulk();
+            String commits = "";
+            if (dolt) {
+                long added = doltCommits(replica) - commitsBefore;
+                commits =
+                        String.format(
+                                "; %d Dolt commits for %d source transactions%s",
+                                added, sourceTxns, added == sourceTxns ? " (one each)" : "");
+            } else {
+                commits = String.format("; %d source transactions", sourceTxns);
+            }
+            return (differences.isEmpty() ? "equal" : "DIFFERENT " + differences) + commits;
+        }
+    }
+
+    /** pgdolt, run with java -jar (embedded Flink) as a user would. */
+    private final class Pgdolt extends Replicator {
+        private final String name;
+        private final String kind;
+        private final String granularity;
+        private Process process;
+        private int metricsPort;
+        private volatile double heapPeak = Double.NaN;
+
+        private DoltgresServer own;
+
+        /** Into {@code server}, or (null) into a fresh Doltgres of its own. */
+        Pgdolt(String name, Db server, String kind, String granularity) {
+            super(
+                    name,
+                    server == null ? null : server.withDatabase("bench_" + name.replace('-', '_')),
+                    kind.equals("doltgres"));
+            this.name = name;
+            this.kind = kind;
+            this.granularity = granularity;
+        }
+
+        @Override
+        public String name() {
+            return name;
+        }
+
+        @Override
+        public String description() {
+            return "pgdolt → "
+                    + (kind.equals("doltgres") ? "Doltgres" : "PostgreSQL")
+                    + (kind.equals("doltgres")
+                            ? granularity.equals("checkpoint")
+                                    ? ", one Dolt commit per checkpoint"
+                                    : ", one Dolt commit per source transaction"
+                            : granularity.equals("checkpoint")
+                                    ? ", one replica transaction per checkpoint"
+                                    : ", one replica transaction per source transaction");
+        }
+
+        @Override
+        void prepare() throws Exception {
+            if (replica == null) {
+                own =
+                        new DoltgresServer(
+                                settings.doltgresBin(), settings.work().resolve(name + "-replica"));
+                own.start(null, null);
+                replica = own.db();
+                replicaPid = own.pid();
+            } else {
+                recreateDatabase(replica);
+                replicaPid = pgReplicaPid();
+            }
+        }
+
+        @Override
+        void start() throws Exception {
+            Path dir = settings.work().resolve(name);
+            Files.createDirectories(dir.resolve("conf"));
+            metricsPort = freePort();
+            Files.writeString(
+                    dir.resolve("conf/config.yaml"),
+                    String.join(
+                            "\n",
+                            "metrics.reporter.prom.factory.class:"
+                                + " org.apache.flink.metrics.prometheus.PrometheusReporterFactory",
+                            "metrics.reporter.prom.host: 127.0.0.1",
+                            "metrics.reporter.prom.port: " + metricsPort,
+                            ""));
+            Files.writeString(
+                    dir.resolve("pgdolt.yaml"),
+                    String.join(
+                            "\n",
+                            "postgres_replication:",
+                            "  postgres_server_address: " + primary.host(),
+                            "  postgres_port: " + primary.port(),
+                            "  postgres_user: " + primary.user(),
+                            "  postgres_password: " + primary.password(),
+                            "  postgres_database: bench",
+                            "  slot_name: " + slot(),
+                            "  publication_name: " + slot(),
+                            "behavior:",
+                            "  dolt_transaction_commit: " + kind.equals("doltgres"),
+                            "replica:",
+                            "  kind: " + kind,
+                            "  url: " + replica.url(),
+                            "  user: " + replica.user(),
+                            "  password: " + replica.password(),
+                            "  commit_granularity: " + granularity,
+                            "pipeline:",
+                            "  id: " + name,
+                            "  checkpoint_interval: 250ms",
+                            "  checkpoint_dir: "
+                                    + dir.toAbsolutePath().resolve("checkpoints").toUri(),
+                            "startup: stream-only",
+                            ""));
+            ProcessBuilder pb =
+                    new ProcessBuilder(
+                                    "java",
+                                    "-Xmx1g",
+                                    "-jar",
+                                    settings.jar().toString(),
+                                    "run",
+                                    "--config",
+                                    dir.resolve("pgdolt.yaml").toString())
+                            .redirectErrorStream(true)
+                            .redirectOutput(dir.resolve("job.log").toFile());
+            pb.environment().put("FLINK_CONF_DIR", dir.resolve("conf").toString());
+            process = pb.start();
+            processPid = process.pid();
+        }
+
+        @Override
+        void checkAlive() {
+            if (process != null && !process.isAlive()) {
+                throw new IllegalStateException(
+                        "pgdolt exited with " + process.exitValue() + "; see its job.log");
+            }
+        }
+
+        @Override
+        double heapMiB() {
+            return heapPeak;
+        }
+
+        /** Samples the TaskManager heap from the job's Prometheus endpoint. */
+        void sampleHeap() {
+            try {
+                HttpResponse<String> resp =
+                        HTTP.send(
+                                HttpRequest.newBuilder(
+                                                URI.create(
+                                                        "http://127.0.0.1:"
+                                                                + metricsPort
+                                                                + "/metrics"))
+                                        .timeout(Duration.ofSeconds(2))
+                                        .build(),
+                                HttpResponse.BodyHandlers.ofString());
+                for (String line : resp.body().split("\n")) {
+                    if (line.startsWith("flink_taskmanager_Status_JVM_Memory_Heap_Used")) {
+                        double mib =
+                                Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1))
+                                        / (1024 * 1024);
+                        heapPeak = Double.isNaN(heapPeak) ? mib : Math.max(heapPeak, mib);
+                    }
+                }
+            } catch (IOException | InterruptedException | RuntimeException e) {
+                // Not up yet, or gone: the next sample counts.
+            }
+        }
+
+        /** The job's own metric {@code name} (summed over its series), or NaN. */
+        double metric(String metricName) {
+            try {
+                HttpResponse<String> resp =
+                        HTTP.send(
+                                HttpRequest.newBuilder(
+                                                URI.create(
+                                                        "http://127.0.0.1:"
+                                                                + metricsPort
+                                                                + "/metrics"))
+                                        .timeout(Duration.ofSeconds(2))
+                                        .build(),
+                                HttpResponse.BodyHandlers.ofString());
+                double sum = Double.NaN;
+                for (String line : resp.body().split("\n")) {
+                    if (line.startsWith(metricName + "{") || line.startsWith(metricName + " ")) {
+                        double v = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                        sum = Double.isNaN(sum) ? v : sum + v;
+                    }
+                }
+                return sum;
+            } catch (IOException | InterruptedException | RuntimeException e) {
+                return Double.NaN;
+            }
+        }
+
+        @Override
+        public void run(Result r) throws Exception {
+            super.run(r);
+            double applied =
+                    metric("flink_taskmanager_job_task_operator_pgdolt_transactionsApplied");
+            double lag = metric("flink_taskmanager_job_task_operator_pgdolt_replicationLagMs");
+            double commits = metric("flink_taskmanager_job_task_operator_pgdolt_replicaCommits");
+            r.check +=
+                    String.format(
+                            "; job metrics: transactionsApplied %.0f, replicaCommits %.0f,"
+                                    + " replicationLagMs %.0f",
+                            applied, commits, lag);
+        }
+
+        @Override
+        public void stop() throws Exception {
+            if (process != null) {
+                process.destroy();
+                if (!process.waitFor(30, TimeUnit.SECONDS)) {
+                    process.destroyForcibly();
+                }
+            }
+            dropSlot(slot());
+            if (own != null) {
+                own.close();
+            }
+        }
+    }
+
+    /** Doltgres's built-in replicator, configured as its docs say, in a Doltgres of its own. */
+    private final class Builtin extends Replicator {
+        private DoltgresServer server;
+
+        Builtin() {
+            super("builtin-doltgres", null, true);
+        }
+
+        @Override
+        public String name() {
+            return "builtin-doltgres";
+        }
+
+        @Override
+        public String description() {
+            return "Doltgres's built-in replicator (postgres_replication stanza,"
+                    + " dolt_transaction_commit: true)";
+        }
+
+        @Override
+        void prepare() throws Exception {
+            server = new DoltgresServer(settings.doltgresBin(), settings.work().resolve(name()));
+            server.start(null, null);
+            // The replica is this contender's own server: the replicator writes to its postgres
+            // database.
+            replica = server.db();
+            replicaPid = server.pid();
+        }
+
+        @Override
+        void start() throws Exception {
+            // Restart the server with the replication stanza: it starts replicating at once.
+            server.close();
+            server.start(primary, slot());
+            replicaPid = server.pid();
+        }
+
+        @Override
+        void checkAlive() {
+            if (!server.isAlive()) {
+                throw new IllegalStateException("the built-in replicator's Doltgres exited");
+            }
+        }
+
+        @Override
+        long replicatorPid() {
+            return -1; // inside the replica server
+        }
+
+        @Override
+        public void stop() throws Exception {
+            if (server != null) {
+                server.close();
+            }
+            dropSlot(slot());
+        }
+    }
+
+    /** PostgreSQL's native logical replication into a PostgreSQL subscriber. */
+    private final class Native extends Replicator {
+        Native() {
+            super("native-postgres", pgReplica.withDatabase("bench_native_postgres"), false);
+        }
+
+        @Override
+        public String name() {
+            return "native-postgres";
+        }
+
+        @Override
+        public String description() {
+            return "PostgreSQL native logical replication into a PostgreSQL subscriber";
+        }
+
+        @Override
+        void prepare() throws Exception {
+            recreateDatabase(replica);
+            replicaPid = pgReplicaPid();
+        }
+
+        @Override
+        void start() throws Exception {
+            replica.exec(
+                    "CREATE SUBSCRIPTION sub_bench CONNECTION 'host="
+                            + primary.host()
+                            + " port="
+                            + primary.port()
+                            + " user="
+                            + primary.user()
+                            + " password="
+                            + primary.password()
+                            + " dbname=bench' PUBLICATION "
+                            + slot()
+                            + " WITH (create_slot = false, slot_name = '"
+                            + slot()
+                            + "', copy_data = false)");
+        }
+
+        @Override
+        long replicatorPid() {
+            return -1; // the apply worker is a process of the replica server
+        }
+
+        @Override
+        public void stop() throws Exception {
+            try {
+                replica.exec(
+                        "ALTER SUBSCRIPTION sub_bench DISABLE",
+                        "ALTER SUBSCRIPTION sub_bench SET (slot_name = NONE)",
+                        "DROP SUBSCRIPTION sub_bench");
+            } finally {
+                dropSlot(slot());
+            }
+        }
+    }
+
+    /**
+     * The replica's capacity from one plain JDBC client: the statements pgdolt sends for the same
+     * transactions (full-row UPDATEs by key, INSERT, casts from text), prepared, consecutive equal
+     * statements batched, and the same commit (on Doltgres dolt_commit with message, author and
+     * date).
+     */
+    private final class RawLoop implements Contender {
+        private final String name;
+        private Db replica;
+        private final boolean dolt;
+
+        private DoltgresServer own;
+
+        /** Into {@code server}, or (null) into a fresh Doltgres of its own. */
+        RawLoop(String name, Db server, boolean dolt) {
+            this.name = name;
+            this.replica =
+                    server == null ? null : server.withDatabase("bench_" + name.replace('-', '_'));
+            this.dolt = dolt;
+        }
+
+        @Override
+        public void stop() throws Exception {
+            if (own != null) {
+                own.close();
+            }
+        }
+
+        @Override
+        public String name() {
+            return name;
+        }
+
+        @Override
+        public String description() {
+            return "plain JDBC loop, same statements and commits, into "
+                    + (dolt ? "Doltgres (raw capacity)" : "PostgreSQL (raw capacity)");
+        }
+
+        @Override
+        public void run(Result r) throws Exception {
+            String schema = "c_" + name.replace('-', '_');
+            createSourceTables(schema);
+            long pid;
+            if (replica == null) {
+                own = new DoltgresServer(settings.doltgresBin(), settings.work().resolve(name));
+                own.start(null, null);
+                replica = own.db();
+                pid = own.pid();
+            } else {
+                recreateDatabase(replica);
+                pid = pgReplicaPid();
+            }
+            loadReplica(primary, replica, schema, dolt);
+            Random random = new Random(42);
+            try (Connection c = replica.connect()) {
+                c.setAutoCommit(false);
+                String s = schema + ".";
+                PreparedStatement account =
+                        c.prepareStatement(
+                                "UPDATE "
+                                        + s
+                                        + "pgbench_accounts SET bid = CAST(? AS int4), abalance ="
+                                        + " CAST(? AS int4), filler = CAST(? AS bpchar) WHERE aid"
+                                        + " = CAST(? AS int4)");
+                PreparedStatement teller =
+                        c.prepareStatement(
+                                "UPDATE "
+                                        + s
+                                        + "pgbench_tellers SET bid = CAST(? AS int4), tbalance ="
+                                        + " CAST(? AS int4), filler = CAST(? AS bpchar) WHERE tid ="
+                                        + " CAST(? AS int4)");
+                PreparedStatement branch =
+                        c.prepareStatement(
+                                "UPDATE "
+                                        + s
+                                        + "pgbench_branches SET bbalance = CAST(? AS int4), filler"
+                                        + " = CAST(? AS bpchar) WHERE bid = CAST(? AS int4)");
+                PreparedStatement history =
+                        c.prepareStatement(
+                                "INSERT INTO "
+                                        + s
+                                        + "pgbench_history (hid, tid, bid, aid, delta, mtime,"
+                                        + " filler) VALUES (CAST(? AS int8), CAST(? AS int4),"
+                                        + " CAST(? AS int4), CAST(? AS int4), CAST(? AS int4),"
+                                        + " CAST(? AS timestamp), CAST(? AS bpchar))");
+                PreparedStatement commit =
+                        c.prepareStatement(
+                                "SELECT dolt_commit('-A', '-m', ?, '--author', ?, '--date', ?)");
+                double cpu0 = ProcStats.cpuSeconds(pid);
+                long t0 = System.nanoTime();
+                for (int i = 0; i < settings.backlog(); i++) {
+                    int aid = 1 + random.nextInt(ACCOUNTS);
+                    int tid = 1 + random.nextInt(10);
+                    account.setString(1, "1");
+                    account.setString(2, Integer.toString(random.nextInt(10000)));
+                    account.setString(3, null);
+                    account.setString(4, Integer.toString(aid));
+                    account.executeUpdate();
+                    teller.setString(1, "1");
+                    teller.setString(2, Integer.toString(random.nextInt(10000)));
+                    teller.setString(3, null);
+                    teller.setString(4, Integer.toString(tid));
+                    teller.executeUpdate();
+                    branch.setString(1, Integer.toString(random.nextInt(10000)));
+                    branch.setString(2, null);
+                    branch.setString(3, "1");
+                    branch.executeUpdate();
+                    history.setString(1, Integer.toString(i + 1));
+                    history.setString(2, Integer.toString(tid));
+                    history.setString(3, "1");
+                    history.setString(4, Integer.toString(aid));
+                    history.setString(5, Integer.toString(random.nextInt(10000) - 5000));
+                    history.setString(6, LocalDateTime.now(ZoneOffset.UTC).toString());
+                    history.setString(7, null);
+                    history.executeUpdate();
+                    commit(c, commit, i);
+                }
+                long t1 = System.nanoTime();
+                r.txnRate = settings.backlog() / ((t1 - t0) / 1e9);
+                r.rowRate = r.txnRate * 4;
+                say("%s: TPC-B-like at %.1f txn/s", name, r.txnRate);
+                for (int i = 0; i < settings.bulk(); i++) {
+                    int from = 1 + random.nextInt(ACCOUNTS - settings.bulkRows());
+                    for (int k = 0; k < settings.bulkRows(); k++) {
+                        account.setString(1, "1");
+                        account.setString(2, Integer.toString(random.nextInt(10000)));
+                        account.setString(3, null);
+                        account.setString(4, Integer.toString(from + k));
+                        account.addBatch();
+                    }
+                    account.executeBatch();
+                    commit(c, commit, settings.backlog() + i);
+                }
+                long t2 = System.nanoTime();
+                r.bulkRowRate = settings.bulk() * (double) settings.bulkRows() / ((t2 - t1) / 1e9);
+                r.cpuPer1000 =
+                        (ProcStats.cpuSeconds(pid) - cpu0)
+                                / (settings.backlog() + settings.bulk())
+                                * 1000;
+                say("%s: bulk at %.0f row changes/s", name, r.bulkRowRate);
+                r.check = "n/a (no replication)";
+            }
+        }
+
+        private void commit(Connection c, PreparedStatement doltCommit, int i) throws SQLException {
+            if (dolt) {
+                doltCommit.setString(1, "raw loop transaction " + i);
+                doltCommit.setString(2, "bench <bench@localhost>");
+                doltCommit.setString(3, "2026-01-01T00:00:00Z");
+                try (ResultSet rs = doltCommit.executeQuery()) {
+                    rs.next();
+                }
+            }
+            c.commit();
+        }
+    }
+
+    // ---------------------------------------------------------------- measuring
+
+    /** Samples memory (and the job's heap) every 500 ms while a contender runs. */
+    private static final class Sampler {
+        private final Replicator contender;
+        private volatile boolean running = true;
+        private Thread thread;
+        volatile double peakRss = Double.NaN;
+
+        Sampler(Replicator contender) {
+            this.contender = contender;
+        }
+
+        void start() {
+            thread =
+                    new Thread(
+                            () -> {
+                                while (running) {
+                                    long pid =
+                                            contender.replicatorPid() > 0
+                                                    ? contender.replicatorPid()
+                                                    : -1;
+                                    if (pid > 0) {
+                                        double rss = ProcStats.rssMiB(pid);
+                                        peakRss =
+                                                Double.isNaN(peakRss)
+                                                        ? rss
+                                                        : Math.max(peakRss, rss);
+                                    }
+                                    if (contender instanceof Pgdolt) {
+                                        ((Pgdolt) contender).sampleHeap();
+                                    }
+                                    try {
+                                        Thread.sleep(500);
+                                    } catch (InterruptedException e) {
+                                        return;
+                                    }
+                                }
+                            },
+                            "bench-sampler");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        void stop() throws InterruptedException {
+            running = false;
+            thread.interrupt();
+            thread.join();
+        }
+    }
+
+    /**
+     * Offers {@code rate} TPC-B-like transactions/s for {@code seconds}, and polls every history
+     * row on the replica: its lag is when it was first seen there minus its commit time (the
+     * transaction's timestamp on the primary). Polled every 25 ms; waits until the last row is
+     * seen.
+     */
+    private List<Double> lagPhase(String schema, int rate, int seconds, List<LagChart.Point> series)
+            throws Exception {
+        Db replica = replicaOf(schema);
+        long lastSeen;
+        try (Connection c = replica.connect()) {
+            lastSeen =
+                    Long.parseLong(
+                            Db.rows(
+                                            c,
+                                            "SELECT coalesce(max(hid), 0) FROM "
+                                                    + schema
+                                                    + ".pgbench_history")
+                                    .get(0)
+                                    .get(0));
+        }
+        Process load =
+                pgbenchProcess(
+                        schema, "-n", "-c", "2", "-j", "2", "-R", "" + rate, "-T", "" + seconds);
+        long phaseStart = System.currentTimeMillis();
+        List<Double> lags = new ArrayList<>();
+        long target = -1;
+        try (Connection c = replica.connect()) {
+            c.setAutoCommit(true);
+            PreparedStatement poll =
+                    c.prepareStatement(
+                            "SELECT hid, CAST(mtime AS text) FROM "
+                                    + schema
+                                    + ".pgbench_history WHERE hid > CAST(? AS int8) ORDER BY hid");
+            long deadline = System.currentTimeMillis() + (seconds + 120) * 1000L;
+            while (System.currentTimeMillis() < deadline) {
+                poll.setString(1, Long.toString(lastSeen));
+                try (ResultSet rs = poll.executeQuery()) {
+                    long now = System.currentTimeMillis();
+                    while (rs.next()) {
+                        lastSeen = rs.getLong(1);
+                        long committed =
+                                LocalDateTime.parse(rs.getString(2).replace(' ', 'T'))
+                                        .toInstant(ZoneOffset.UTC)
+                                        .toEpochMilli();
+                        double lag = Math.max(0, now - committed);
+                        lags.add(lag);
+                        series.add(new LagChart.Point((committed - phaseStart) / 1000.0, lag));
+                    }
+                }
+                if (target < 0 && !load.isAlive()) {
+                    if (load.exitValue() != 0) {
+                        throw new IllegalStateException(
+                                "pgbench failed: "
+                                        + new String(
+                                                load.getInputStream().readAllBytes(),
+                                                StandardCharsets.UTF_8));
+                    }
+                    target =
+                            Long.parseLong(
+                                    primary.value(
+                                            "SELECT coalesce(max(hid), 0) FROM "
+                                                    + schema
+                                                    + ".pgbench_history"));
+                }
+                if (target >= 0 && lastSeen >= target) {
+                    return lags;
+                }
+                Thread.sleep(25);
+            }
+        } finally {
+            load.destroy();
+        }
+        throw new IllegalStateException(
+                "the replica did not catch up within 2 minutes after the load");
+    }
+
+    /** Whether lag stayed flat: the last third's median within 250 ms of the first third's. */
+    static boolean notGrowing(List<LagChart.Point> step) {
+        if (step.size() < 6) {
+            return false;
+        }
+        int third = step.size() / 3;
+        List<Double> first = new ArrayList<>();
+        List<Double> last = new ArrayList<>();
+        for (int i = 0; i < third; i++) {
+            first.add(step.get(i).lagMs());
+            last.add(step.get(step.size() - 1 - i).lagMs());
+        }
+        return percentile(last, 50) <= percentile(first, 50) + 250;
+    }
+
+    static double percentile(List<Double> values, double p) {
+        if (values.isEmpty()) {
+            return Double.NaN;
+        }
+        List<Double> sorted = new ArrayList<>(values);
+        sorted.sort(Double::compare);
+        int index = (int) Math.ceil(p / 100.0 * sorted.size()) - 1;
+        return sorted.get(Math.max(0, Math.min(sorted.size() - 1, index)));
+    }
+
+    // ---------------------------------------------------------------- servers and data
+
+    private final Map<String, Db> replicas = new HashMap<>();
+
+    private Db replicaOf(String schema) {
+        return replicas.get(schema);
+    }
+
+    private void createSourceTables(String schema) throws Exception {
+        primary.exec("DROP SCHEMA IF EXISTS " + schema + " CASCADE", "CREATE SCHEMA " + schema);
+        pgbench(schema, "-i", "-I", "dtg", "-s", "1", "-q");
+        primary.exec(
+                "ALTER TABLE " + schema + ".pgbench_branches ADD PRIMARY KEY (bid)",
+                "ALTER TABLE " + schema + ".pgbench_tellers ADD PRIMARY KEY (tid)",
+                "ALTER TABLE " + schema + ".pgbench_accounts ADD PRIMARY KEY (aid)",
+                "ALTER TABLE " + schema + ".pgbench_history ADD COLUMN hid bigserial PRIMARY KEY",
+                "VACUUM ANALYZE");
+    }
+
+    /** Creates the pgbench tables on {@code replica} and copies the primary's rows. */
+    private void loadReplica(Db source, Db replica, String schema, boolean dolt) throws Exception {
+        Db target = replica;
+        replicas.put(schema, target);
+        String s = schema + ".";
+        target.exec(
+                "CREATE SCHEMA " + schema,
+                "CREATE TABLE "
+                        + s
+                        + "pgbench_branches (bid int4 PRIMARY KEY, bbalance int4, filler char(88))",
+                "CREATE TABLE "
+                        + s
+                        + "pgbench_tellers (tid int4 PRIMARY KEY, bid int4, tbalance int4, filler"
+                        + " char(84))",
+                "CREATE TABLE "
+                        + s
+                        + "pgbench_accounts (aid int4 PRIMARY KEY, bid int4, abalance int4, filler"
+                        + " char(84))",
+                "CREATE TABLE "
+                        + s
+                        + "pgbench_history (hid int8 PRIMARY KEY, tid int4, bid int4, aid int4,"
+                        + " delta int4, mtime timestamp, filler char(22))");
+        try (Connection from = source.connect();
+                Connection to = target.connect()) {
+            for (String t :
+                    new String[] {"pgbench_branches", "pgbench_tellers", "pgbench_accounts"}) {
+                ByteArrayOutputStream rows = new ByteArrayOutputStream();
+                from.unwrap(PGConnection.class)
+                        .getCopyAPI()
+                        .copyOut("COPY " + s + t + " TO STDOUT", rows);
+                to.unwrap(PGConnection.class)
+                        .getCopyAPI()
+                        .copyIn(
+                                "COPY " + s + t + " FROM STDIN",
+                                new ByteArrayInputStream(rows.toByteArray()));
+            }
+            if (dolt) {
+                try (Statement st = to.createStatement()) {
+                    st.execute(
+                            "SELECT dolt_commit('-A', '-m', 'bench: initial rows of "
+                                    + schema
+                                    + "')");
+                } catch (SQLException e) {
+                    // With dolt_transaction_commit on (the built-in contender's server) every SQL
+                    // transaction is a Dolt commit already.
+                    if (!String.valueOf(e.getMessage()).contains("nothing to commit")) {
+                        throw e;
+                    }
+                }
+            }
+        }
+        for (String q : checksums(schema)) {
+            String p = source.value(q);
+            String r = target.value(q);
+            if (!p.equals(r)) {
+                throw new IllegalStateException(
+                        "initial load differs: " + q + ": " + p + " vs " + r);
+            }
+        }
+    }
+
+    private static List<String> checksums(String schema) {
+        String s = schema + ".";
+        return List.of(
+                "SELECT count(*) || ':' || coalesce(sum(abalance), 0) FROM "
+                        + s
+                        + "pgbench_accounts",
+                "SELECT count(*) || ':' || coalesce(sum(tbalance), 0) FROM "
+                        + s
+                        + "pgbench_tellers",
+                "SELECT count(*) || ':' || coalesce(sum(bbalance), 0) FROM "
+                        + s
+                        + "pgbench_branches",
+                "SELECT count(*) || ':' || coalesce(sum(delta), 0) || ':' || coalesce(max(hid), 0)"
+                        + " FROM "
+                        + s
+                        + "pgbench_history");
+    }
+
+    private static List<String> qualified(String schema) {
+        List<String> q = new ArrayList<>();
+        for (String t : TABLES) {
+            q.add(schema + "." + t);
+        }
+        return q;
+    }
+
+    private long marker(String schema) throws SQLException {
+        return Long.parseLong(
+                primary.value(
+                        "INSERT INTO "
+                                + schema
+                                + ".pgbench_history (tid, bid, aid, delta, mtime) VALUES (0, 0, 0,"
+                                + " 0, now() AT TIME ZONE 'UTC') RETURNING hid"));
+    }
+
+    private long waitVisible(String schema, long hid, Duration timeout) throws Exception {
+        Db replica = replicaOf(schema);
+        long deadline = System.nanoTime() + timeout.toNanos();
+        try (Connection c = replica.connect()) {
+            PreparedStatement ps =
+                    c.prepareStatement(
+                            "SELECT count(*) FROM "
+                                    + schema
+                                    + ".pgbench_history WHERE hid = CAST(? AS int8)");
+            ps.setString(1, Long.toString(hid));
+            while (System.nanoTime() < deadline) {
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    if (rs.getLong(1) == 1) {
+                        return System.nanoTime();
+                    }
+                }
+                checkSlotActive(schema);
+                Thread.sleep(20);
+            }
+        }
+        throw new IllegalStateException(
+                "marker row " + hid + " of " + schema + " not on the replica after " + timeout);
+    }
+
+    /**
+     * Waits until history row {@code marker} is on the replica, polling the highest key there.
+     *
+     * @return the nano times when 30% and 95% of the rows {@code first..marker} were there, and
+     *     when the marker was
+     */
+    private long[] progress(String schema, long first, long marker) throws Exception {
+        long span = marker - first;
+        long p10 = first + span * 3 / 10;
+        long p90 = first + span * 95 / 100;
+        long[] at = {-1, -1, -1};
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
+        try (Connection c = replicaOf(schema).connect()) {
+            c.setAutoCommit(true);
+            PreparedStatement ps =
+                    c.prepareStatement(
+                            "SELECT coalesce(max(hid), 0) FROM " + schema + ".pgbench_history");
+            while (System.nanoTime() < deadline) {
+                long max;
+                try (ResultSet rs = ps.executeQuery()) {
+                    // Doltgres 1.3 at times answers an aggregate with no row while commits land.
+                    max = rs.next() ? rs.getLong(1) : 0;
+                }
+                long now = System.nanoTime();
+                if (at[0] < 0 && max >= p10) {
+                    at[0] = now;
+                }
+                if (at[1] < 0 && max >= p90) {
+                    at[1] = now;
+                }
+                if (max >= marker) {
+                    at[2] = now;
+                    return at;
+                }
+                checkSlotActive(schema);
+                Thread.sleep(5);
+            }
+        }
+        throw new IllegalStateException(
+                "marker row " + marker + " of " + schema + " not on the replica after 5 minutes");
+    }
+
+    private long slotCheckedAt;
+    private long slotInactiveSince;
+
+    /** Fails when the contender's slot has had no consumer for 15 s: replication stopped. */
+    private void checkSlotActive(String schema) throws SQLException {
+        long now = System.nanoTime();
+        if (now - slotCheckedAt < TimeUnit.SECONDS.toNanos(1)) {
+            return;
+        }
+        slotCheckedAt = now;
+        String slot = "s_" + schema.substring(2);
+        boolean active =
+                "t"
+                        .equals(
+                                primary.value(
+                                        "SELECT active FROM pg_replication_slots WHERE slot_name ="
+                                                + " '"
+                                                + slot
+                                                + "'"));
+        if (active) {
+            slotInactiveSince = 0;
+        } else if (slotInactiveSince == 0) {
+            slotInactiveSince = now;
+        } else if (now - slotInactiveSince > TimeUnit.SECONDS.toNanos(15)) {
+            slotInactiveSince = 0;
+            throw new IllegalStateException(
+                    "replication stopped: slot " + slot + " has had no consumer for 15 s");
+        }
+    }
+
+    private String bulkScript() {
+        return "\\set a random(1, "
+                + (ACCOUNTS - settings.bulkRows())
+                + ")\nUPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid BETWEEN :a AND"
+                + " :a + "
+                + (settings.bulkRows() - 1)
+                + ";\n";
+    }
+
+    private void pgbench(String schema, String... args) throws Exception {
+        Process p = pgbenchProcess(schema, args);
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            throw new IllegalStateException(
+                    "pgbench " + String.join(" ", args) + " failed:\n" + out);
+        }
+    }
+
+    private void pgbenchScript(String schema, String script, String... args) throws Exception {
+        Path file = settings.work().resolve("bulk.sql");
+        Files.writeString(file, script);
+        List<String> all = new ArrayList<>(List.of(args));
+        all.add("-f");
+        all.add(file.toString());
+        pgbench(schema, all.toArray(new String[0]));
+    }
+
+    private Process pgbenchProcess(String schema, String... args) throws IOException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add("pgbench");
+        cmd.addAll(List.of(args));
+        cmd.addAll(
+                List.of(
+                        "-h",
+                        primary.host(),
+                        "-p",
+                        "" + primary.port(),
+                        "-U",
+                        primary.user(),
+                        "bench"));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().put("PGPASSWORD", primary.password());
+        pb.environment().put("PGTZ", "UTC");
+        pb.environment().put("PGOPTIONS", "-c search_path=" + schema);
+        return pb.start();
+    }
+
+    private void recreateDatabase(Db db) throws SQLException {
+        Db admin = db.withDatabase("postgres");
+        if (db.port() == pgReplica.port()) {
+            admin.exec("DROP DATABASE IF EXISTS " + db.database() + " WITH (FORCE)");
+        } else {
+            admin.exec("DROP DATABASE IF EXISTS " + db.database());
+        }
+        admin.exec("CREATE DATABASE " + db.database());
+    }
+
+    private long doltCommits(Db replica) throws SQLException {
+        return Long.parseLong(replica.value("SELECT count(*) FROM dolt_log"));
+    }
+
+    private void dropSlot(String slot) {
+        try {
+            for (int i = 0; i < 50; i++) {
+                if (!"t"
+                        .equals(
+                                primary.value(
+                                        "SELECT coalesce(bool_or(active), false) FROM"
+                                                + " pg_replication_slots WHERE slot_name = '"
+                                                + slot
+                                                + "'"))) {
+                    break;
+                }
+                Thread.sleep(200);
+            }
+            primary.exec(
+                    "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE"
+                            + " slot_name = '"
+                            + slot
+                            + "'");
+        } catch (Exception e) {
+            say("could not drop slot %s: %s", slot, e.getMessage());
+        }
+    }
+
+    private long doltgresPid() throws IOException {
+        return Long.parseLong(
+                Files.readString(Path.of(env("PGDOLT_SERVERS_DIR"), "doltgres", "doltgres.pid"))
+                        .trim());
+    }
+
+    private long pgReplicaPid() throws IOException {
+        return Long.parseLong(
+                Files.readAllLines(
+                                Path.of(
+                                        env("PGDOLT_SERVERS_DIR"),
+                                        "pgreplica",
+                                        "data",
+                                        "postmaster.pid"))
+                        .get(0)
+                        .trim());
+    }
+
+    private static int freePort() throws IOException {
+        try (java.net.ServerSocket s =
+                new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (var walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- report
+
+    private void writeReport(Duration took) throws IOException {
+        Result builtin = find("builtin-doltgres");
+        Result nativePg = find("native-postgres");
+        Result rawDolt = find("raw-doltgres");
+        Result rawPg = find("raw-postgres");
+        StringBuilder md = new StringBuilder();
+        md.append("# pgdolt benchmarks\n\n")
+                .append("Written by `bench/run.sh` on ")
+                .append(Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS))
+                .append(" (the whole run took ")
+                .append(took.toMinutes())
+                .append(" min ")
+                .append(took.toSecondsPart())
+                .append(" s). Every figure below comes from that one run; rerun the command to")
+                .append(" regenerate this file and the chart.\n\n")
+                .append("## Machine\n\n")
+                .append(machine())
+                .append("\n## Workload\n\n")
+                .append(
+                        "Per contender, on a schema of its own on the same primary (pgbench scale"
+                                + " 1:")
+                .append(" 100,000 accounts, 10 tellers, 1 branch; `pgbench_history` given a")
+                .append(
+                        " `bigserial` key), replicated into a fresh replica database loaded with"
+                                + " the")
+                .append(" same rows:\n\n")
+                .append("- **backlog**: with the contender stopped, ")
+                .append(settings.backlog())
+                .append(" TPC-B-like transactions (pgbench's built-in script: 3 updates and 1")
+                .append(" insert, 2 clients), then ")
+                .append(settings.bulk())
+                .append(" large transactions of ")
+                .append(settings.bulkRows())
+                .append(" updated rows each. The contender starts; the TPC-B-like rate is timed")
+                .append(" from 30% to 95% of the backlog being on the replica (start-up and JIT")
+                .append(" warm-up excluded), the bulk rate from the first phase's marker to the")
+                .append(" second's.\n")
+                .append("- **lag**: pgbench offers ")
+                .append(settings.lagRate())
+                .append(" TPC-B-like transactions/s for ")
+                .append(settings.lagSeconds())
+                .append(" s; every transaction's history row is polled on the replica every 25 ms,")
+                .append(" and its lag is the time it was first seen there minus its commit")
+                .append(" timestamp on the primary (so a figure may be up to 25 ms late).\n")
+                .append("- **held load**: offered loads of 50%, 75% and 90% of the contender's")
+                .append(" backlog rate for ")
+                .append(settings.stepSeconds())
+                .append(" s each; the highest whose lag did not grow (median of the last third")
+                .append(" within 250 ms of the first third).\n")
+                .append("- **CPU**: CPU seconds per 1,000 backlog transactions of the replicator")
+                .append(" process tree and the replica server together (for the built-in")
+                .append(
+                        " replicator and native replication the replicator lives inside the"
+                                + " replica")
+                .append(
+                        " server); **memory**: the replicator process tree's peak RSS, and"
+                                + " pgdolt's")
+                .append(" TaskManager heap peak from its own metrics.\n")
+                .append("- **check**: after a final marker, every table's row count and sums equal")
+                .append(" the primary's, and the Dolt commits added are counted against the source")
+                .append(" transactions.\n")
+                .append("- **raw capacity**: the same statements and commits sent by a plain JDBC")
+                .append(" loop (one connection, prepared statements, equal consecutive statements")
+                .append(" batched): the best one client gets from the replica.\n\n")
+                .append("## Results\n\n")
+                .append("| contender | TPC-B txn/s | row changes/s | bulk row changes/s |")
+                .append(" lag p50 ms | lag p99 ms | held txn/s | CPU s / 1k txn | replicator")
+                .append(" CPU s / 1k txn | peak RSS MiB | heap peak MiB | check |\n")
+                .append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+        for (Result r : results) {
+            md.append("| **")
+                    .append(r.name)
+                    .append("**<br>")
+                    .append(r.description)
+                    .append(" | ")
+                    .append(fmt(r.txnRate, 1))
+                    .append(" | ")
+                    .append(fmt(r.rowRate, 0))
+                    .append(" | ")
+                    .append(fmt(r.bulkRowRate, 0))
+                    .append(" | ")
+                    .append(fmt(r.lagP50, 0))
+                    .append(" | ")
+                    .append(fmt(r.lagP99, 0))
+                    .append(" | ")
+                    .append(fmt(r.heldRate, 0))
+                    .append(" | ")
+                    .append(fmt(r.cpuPer1000, 2))
+                    .append(" | ")
+                    .append(fmt(r.replicatorCpuPer1000, 2))
+                    .append(" | ")
+                    .append(fmt(r.peakRssMiB, 0))
+                    .append(" | ")
+                    .append(fmt(r.peakHeapMiB, 0))
+                    .append(" | ")
+                    .append(r.failure != null ? "**FAILED**: " + r.failure : r.check)
+                    .append(" |\n");
+        }
+        md.append("\n## Ratios\n\n")
+                .append(
+                        "| contender | txn/s vs built-in | row changes/s vs built-in | bulk rows/s"
+                                + " vs")
+                .append(" built-in | txn/s vs native | txn/s vs raw capacity of its replica |\n")
+                .append("|---|---:|---:|---:|---:|---:|\n");
+        for (Result r : results) {
+            Result raw = r.name.contains("postgres") ? rawPg : rawDolt;
+            md.append("| ")
+                    .append(r.name)
+                    .append(" | ")
+                    .append(ratio(r.txnRate, builtin == null ? Double.NaN : builtin.txnRate))
+                    .append(" | ")
+                    .append(ratio(r.rowRate, builtin == null ? Double.NaN : builtin.rowRate))
+                    .append(" | ")
+                    .append(
+                            ratio(
+                                    r.bulkRowRate,
+                                    builtin == null ? Double.NaN : builtin.bulkRowRate))
+                    .append(" | ")
+                    .append(ratio(r.txnRate, nativePg == null ? Double.NaN : nativePg.txnRate))
+                    .append(" | ")
+                    .append(ratio(r.txnRate, raw == null ? Double.NaN : raw.txnRate))
+                    .append(" |\n");
+        }
+        md.append("\n## Lag over time\n\n")
+                .append("![lag at ")
+                .append(settings.lagRate())
+                .append(" txn/s](")
+                .append(relative(settings.out(), settings.chart()))
+                .append(")\n\n## Log of the run\n\n```\n")
+                .append(log)
+                .append("```\n");
+        Files.createDirectories(settings.out().toAbsolutePath().getParent());
+        Files.writeString(settings.out(), md.toString());
+    }
+
+    private static String relative(Path from, Path to) {
+        Path base = from.toAbsolutePath().getParent();
+        return base.relativize(to.toAbsolutePath()).toString();
+    }
+
+    private Result find(String name) {
+        for (Result r : results) {
+            if (r.name.equals(name) && r.failure == null) {
+                return r;
+            }
+        }
+        return null;
+    }
+
+    private static String ratio(double a, double b) {
+        if (Double.isNaN(a) || Double.isNaN(b) || b == 0) {
+            return "—";
+        }
+        return String.format(Locale.ROOT, "%.2f×", a / b);
+    }
+
+    private static String fmt(double v, int decimals) {
+        if (Double.isNaN(v)) {
+            return "—";
+        }
+        return String.format(Locale.ROOT, "%,." + decimals + "f", v);
+    }
+
+    private String machine() {
+        StringBuilder sb = new StringBuilder();
+        try {
+            String model =
+                    Files.readAllLines(Path.of("/proc/cpuinfo")).stream()
+                            .filter(l -> l.startsWith("model name"))
+                            .findFirst()
+                            .map(l -> l.substring(l.indexOf(':') + 1).trim())
+                            .orElse("unknown");
+            String mem =
+                    Files.readAllLines(Path.of("/proc/meminfo")).stream()
+                            .filter(l -> l.startsWith("MemTotal"))
+                            .findFirst()
+                            .map(
+                                    l ->
+                                            Long.parseLong(l.replaceAll("[^0-9]", "")) / 1024 / 1024
+                                                    + " GiB")
+                            .orElse("unknown");
+            sb.append("- CPU: ")
+                    .append(Runtime.getRuntime().availableProcessors())
+                    .append(" cores, ")
+                    .append(model)
+                    .append("; memory ")
+                    .append(mem)
+                    .append("\n");
+        } catch (IOException e) {
+            sb.append("- CPU/memory: unknown\n");
+        }
+        sb.append("- OS: ")
+                .append(System.getProperty("os.name"))
+                .append(' ')
+                .append(System.getProperty("os.version"))
+                .append("; Java ")
+                .append(System.getProperty("java.version"))
+                .append("\n");
+        try {
+            sb.append("- primary and PostgreSQL replica: ")
+                    .append(primary.value("SHOW server_version"))
+                    .append(" (default durability settings); Doltgres ")
+                    .append(doltgres.value("SELECT dolt_version()"))
+                    .append("\n");
+        } catch (SQLException e) {
+            sb.append("- server versions: unknown\n");
+        }
+        sb.append("- all servers, the replicators and the load generator share this machine;")
+                .append(" pgdolt runs embedded (`java -Xmx1g -jar`, checkpoints every 250 ms)\n");
+        return sb.toString();
+    }
+
+    private void say(String format, Object... args) {
+        String line =
+                String.format(Locale.ROOT, "%tT ", System.currentTimeMillis())
+                        + String.format(Locale.ROOT, format, args);
+        System.err.println("bench: " + line);
+        log.append(line).append('\n');
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) {
+            return "";
+        }
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
+    }
+
+    private static String env(String name) {
+        String v = System.getenv(name);
+        if (v == null || v.isEmpty()) {
+            throw new IllegalStateException(
+                    name + " is not set: run the benchmark through bench/run.sh");
+        }
+        return v;
+    }
+}
