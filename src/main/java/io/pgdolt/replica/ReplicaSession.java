@@ -358,36 +358,43 @@ public final class ReplicaSession implements AutoCloseable {
             // The progress row first: a second committer of this pipeline fails on it (on
             // PostgreSQL its row lock also serializes the two); it is checked before the commit.
             SourceTransaction last = txns.get(txns.size() - 1);
-            pipe.add(current, null, PROGRESS_TABLE, progressUpdate(last, previous));
-            for (SourceTransaction txn : txns) {
-                current = txn;
-                List<RowChange> changes = txn.changes();
-                int i = 0;
-                while (i < changes.size()) {
-                    RowChange first = changes.get(i);
-                    table = first.table();
-                    if (!first.op().isRow()) {
+            pipe.add(last, null, PROGRESS_TABLE, progressUpdate(last, previous));
+            boolean net = pipelined > 1 && netWorthIt(txns);
+            if (net) {
+                // Net changes per key, several rows per statement (see applyNetChanges).
+                applyNetChanges(txns, pipe);
+            } else {
+                for (SourceTransaction txn : txns) {
+                    current = txn;
+                    List<RowChange> changes = txn.changes();
+                    int i = 0;
+                    while (i < changes.size()) {
+                        RowChange first = changes.get(i);
+                        table = first.table();
+                        if (!first.op().isRow()) {
+                            pipe.flush();
+                            sql = fillAddedColumn(first);
+                            i++;
+                            continue;
+                        }
+                        if (first.op() == RowChange.Op.TRUNCATE || first.fullRowKey()) {
+                            pipe.flush();
+                            sql = applyAlone(first);
+                            i++;
+                            continue;
+                        }
+                        Bound bound = bind(first);
+                        sql = bound.sql;
+                        Bound second =
+                                i + 1 < changes.size() ? batchable(changes.get(i + 1)) : null;
+                        if (second == null || !second.sql.equals(bound.sql)) {
+                            pipe.add(txn, first, first.table(), bound);
+                            i++;
+                            continue;
+                        }
                         pipe.flush();
-                        sql = fillAddedColumn(first);
-                        i++;
-                        continue;
+                        i = executeRun(changes, i, bound, second);
                     }
-                    if (first.op() == RowChange.Op.TRUNCATE || first.fullRowKey()) {
-                        pipe.flush();
-                        sql = applyAlone(first);
-                        i++;
-                        continue;
-                    }
-                    Bound bound = bind(first);
-                    sql = bound.sql;
-                    Bound second = i + 1 < changes.size() ? batchable(changes.get(i + 1)) : null;
-                    if (second == null || !second.sql.equals(bound.sql)) {
-                        pipe.add(txn, first, first.table(), bound);
-                        i++;
-                        continue;
-                    }
-                    pipe.flush();
-                    i = executeRun(changes, i, bound, second);
                 }
             }
             current = last;
@@ -411,6 +418,341 @@ public final class ReplicaSession implements AutoCloseable {
         } catch (SQLException rollbackFailure) {
             failure.addSuppressed(rollbackFailure);
         }
+    }
+
+    /** A table's changes at least this long are applied as net changes, many rows a statement. */
+    private static final int NET_MIN = 8;
+
+    /** Rows per multi-row statement; also keeps the parameters under the protocol's 32767. */
+    private static final int NET_ROWS = 500;
+
+    /** Whether the replica has foreign keys (then changes keep their order across tables). */
+    private Boolean replicaHasForeignKeys;
+
+    /** Whether some table gets enough changes in {@code txns} for net changes to pay. */
+    private boolean netWorthIt(List<SourceTransaction> txns) throws SQLException {
+        Map<TableId, Integer> perTable = new java.util.HashMap<>();
+        for (SourceTransaction t : txns) {
+            for (RowChange c : t.changes()) {
+                if (perTable.merge(c.table(), 1, Integer::sum) >= NET_MIN) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private boolean mayReorderTables() throws SQLException {
+        if (replicaHasForeignKeys == null) {
+            try (Statement st = connection.createStatement();
+                    ResultSet rs =
+                            st.executeQuery(
+                                    "SELECT count(*) FROM information_schema.table_constraints"
+                                            + " WHERE constraint_type = 'FOREIGN KEY'")) {
+                rs.next();
+                replicaHasForeignKeys = rs.getLong(1) > 0;
+            }
+        }
+        return !replicaHasForeignKeys;
+    }
+
+    /** One change of the applied group, with the source transaction it belongs to. */
+    record Item(SourceTransaction txn, RowChange change) {}
+
+    /**
+     * Applies {@code txns}' changes (all in this one replica transaction) as net changes: for each
+     * table, the keys its changes touch are deleted once (the count proving that every UPDATE and
+     * DELETE found its row) and their final rows inserted, many rows per statement. The end state
+     * is the one the changes produce in order; the replica cannot tell, since it sees only the
+     * commit. Without foreign keys on the replica, tables are taken one after another; with them,
+     * only consecutive changes of one table are merged. TRUNCATE, column fills, keyless tables and
+     * UPDATEs whose unchanged TOASTed values are not known here are applied one by one, in order.
+     *
+     * <p>A failure is reported as ambiguous: {@link #apply} then goes again statement by statement,
+     * so that the error names the statement and the transaction.
+     */
+    private void applyNetChanges(List<SourceTransaction> txns, Pipe pipe) throws SQLException {
+        boolean reorder = mayReorderTables();
+        Map<TableId, List<Item>> segment = new java.util.LinkedHashMap<>();
+        TableId lastTable = null;
+        for (SourceTransaction txn : txns) {
+            for (RowChange c : txn.changes()) {
+                boolean barrier =
+                        !c.op().isRow() || c.op() == RowChange.Op.TRUNCATE || c.fullRowKey();
+                if (barrier) {
+                    applySegment(segment, pipe);
+                    lastTable = null;
+                    try {
+                        pipe.flush();
+                        if (!c.op().isRow()) {
+                            fillAddedColumn(c);
+                        } else {
+                            applyAlone(c);
+                        }
+                    } catch (SQLException e) {
+                        throw new PipeException(new Entry(txn, c, c.table(), NO_BOUND), e, true);
+                    }
+                    continue;
+                }
+                if (!reorder && lastTable != null && !lastTable.equals(c.table())) {
+                    applySegment(segment, pipe);
+                }
+                segment.computeIfAbsent(c.table(), t -> new ArrayList<>()).add(new Item(txn, c));
+                lastTable = c.table();
+            }
+        }
+        applySegment(segment, pipe);
+    }
+
+    private static final Bound NO_BOUND = new Bound("net changes", List.of());
+
+    private void applySegment(Map<TableId, List<Item>> segment, Pipe pipe) throws SQLException {
+        for (Map.Entry<TableId, List<Item>> e : segment.entrySet()) {
+            List<Item> items = e.getValue();
+            NetRows net = items.size() >= NET_MIN ? NetRows.of(items) : null;
+            if (net == null) {
+                for (Item item : items) {
+                    pipe.add(item.txn, item.change, item.change.table(), bind(item.change));
+                }
+                continue;
+            }
+            pipe.flush();
+            Item last = items.get(items.size() - 1);
+            String sql = null;
+            try {
+                sql = deleteKeys(e.getKey(), net);
+                sql = insertRows(e.getKey(), net);
+            } catch (SQLException failure) {
+                throw new PipeException(
+                        new Entry(last.txn, last.change, e.getKey(), new Bound(sql, List.of())),
+                        failure,
+                        true);
+            }
+        }
+        segment.clear();
+    }
+
+    /**
+     * The net effect of one table's changes, in order: per key, whether the row existed before them
+     * (UPDATE or DELETE came first) and its final row (null: deleted).
+     */
+    static final class NetRows {
+        final String[] keyColumns;
+        final String[] columns;
+        final Map<List<String>, boolean[]> existed = new java.util.LinkedHashMap<>();
+        final Map<List<String>, String[]> rows = new java.util.LinkedHashMap<>();
+
+        private NetRows(String[] keyColumns, String[] columns) {
+            this.keyColumns = keyColumns;
+            this.columns = columns;
+        }
+
+        /**
+         * The net rows, or null when they cannot be had here (the changes then apply one by one):
+         * different column lists or keys, or an UPDATE whose unchanged TOASTed values come from
+         * before these changes.
+         */
+        static NetRows of(List<Item> items) {
+            RowChange first = items.get(0).change;
+            String[] columns = new String[0];
+            for (Item item : items) {
+                if (item.change.op() != RowChange.Op.DELETE) {
+                    columns = item.change.columns();
+                    break;
+                }
+            }
+            NetRows n = new NetRows(first.keyColumns(), columns);
+            int[] keyAt = new int[n.keyColumns.length];
+            if (columns.length > 0) {
+                for (int k = 0; k < keyAt.length; k++) {
+                    keyAt[k] = java.util.Arrays.asList(n.columns).indexOf(n.keyColumns[k]);
+                    if (keyAt[k] < 0) {
+                        return null;
+                    }
+                }
+            }
+            for (Item item : items) {
+                RowChange c = item.change;
+                if (!java.util.Arrays.equals(c.keyColumns(), n.keyColumns)
+                        || (c.op() != RowChange.Op.DELETE
+                                && !java.util.Arrays.equals(c.columns(), n.columns))) {
+                    return null;
+                }
+                if (!n.apply(c, keyAt)) {
+                    return null;
+                }
+            }
+            return n;
+        }
+
+        private boolean apply(RowChange c, int[] keyAt) {
+            switch (c.op()) {
+                case INSERT:
+                    {
+                        List<String> key = List.of(c.keyValues());
+                        touch(key, false);
+                        if (rows.get(key) != null) {
+                            return false; // a second INSERT of a live key: let the replica say so
+                        }
+                        if (hasUnchanged(c.values())) {
+                            return false;
+                        }
+                        rows.put(key, c.values().clone());
+                        return true;
+                    }
+                case DELETE:
+                    {
+                        List<String> key = List.of(c.keyValues());
+                        boolean known = rows.containsKey(key);
+                        touch(key, true);
+                        if (known && rows.get(key) == null) {
+                            return false; // deleting a deleted row: let the replica say so
+                        }
+                        rows.put(key, null);
+                        return true;
+                    }
+                case UPDATE:
+                    {
+                        List<String> oldKey = List.of(c.keyValues());
+                        boolean known = rows.containsKey(oldKey);
+                        String[] base = rows.get(oldKey);
+                        if (known && base == null) {
+                            return false;
+                        }
+                        String[] row = c.values().clone();
+                        for (int k = 0; k < row.length; k++) {
+                            if (RowChange.isUnchanged(row[k])) {
+                                if (base == null) {
+                                    return false; // the value is only on the replica
+                                }
+                                row[k] = base[k];
+                            }
+                        }
+                        touch(oldKey, true);
+                        String[] newKeyValues = new String[keyAt.length];
+                        for (int k = 0; k < keyAt.length; k++) {
+                            newKeyValues[k] = row[keyAt[k]];
+                        }
+                        List<String> newKey = List.of(newKeyValues);
+                        if (!newKey.equals(oldKey)) {
+                            rows.put(oldKey, null);
+                            touch(newKey, false);
+                            if (rows.get(newKey) != null) {
+                                return false;
+                            }
+                        }
+                        rows.put(newKey, row);
+                        return true;
+                    }
+                default:
+                    return false;
+            }
+        }
+
+        /** Records whether {@code key} existed before these changes, on its first change. */
+        private void touch(List<String> key, boolean existedBefore) {
+            existed.putIfAbsent(key, new boolean[] {existedBefore});
+        }
+
+        private static boolean hasUnchanged(String[] values) {
+            for (String v : values) {
+                if (RowChange.isUnchanged(v)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
+    /** Deletes every key that existed before the changes; all must be there. */
+    private String deleteKeys(TableId t, NetRows net) throws SQLException {
+        List<List<String>> keys = new ArrayList<>();
+        for (Map.Entry<List<String>, boolean[]> e : net.existed.entrySet()) {
+            if (e.getValue()[0]) {
+                keys.add(e.getKey());
+            }
+        }
+        String sql = null;
+        for (int from = 0; from < keys.size(); from += NET_ROWS) {
+            List<List<String>> chunk = keys.subList(from, Math.min(keys.size(), from + NET_ROWS));
+            StringBuilder b =
+                    new StringBuilder("DELETE FROM ").append(t.quoted()).append(" WHERE ");
+            boolean composite = net.keyColumns.length > 1;
+            if (composite) {
+                b.append('(');
+            }
+            for (int k = 0; k < net.keyColumns.length; k++) {
+                b.append(k > 0 ? ", " : "").append(TableId.quote(net.keyColumns[k]));
+            }
+            b.append(composite ? ") IN (" : " IN (");
+            List<String> values = new ArrayList<>();
+            for (int r = 0; r < chunk.size(); r++) {
+                b.append(r > 0 ? ", " : "").append(composite ? "(" : "");
+                for (int k = 0; k < net.keyColumns.length; k++) {
+                    b.append(k > 0 ? ", " : "").append(param(t, net.keyColumns[k]));
+                    values.add(chunk.get(r).get(k));
+                }
+                b.append(composite ? ")" : "");
+            }
+            b.append(')');
+            sql = b.toString();
+            PreparedStatement ps = statement(sql);
+            for (int p = 0; p < values.size(); p++) {
+                ps.setString(p + 1, values.get(p));
+            }
+            int n = ps.executeUpdate();
+            if (n != chunk.size()) {
+                throw new ReplicaDivergedException(
+                        "changes on "
+                                + t
+                                + " expected "
+                                + chunk.size()
+                                + " existing rows and found "
+                                + n
+                                + " (the replica has diverged from the primary)");
+            }
+        }
+        return sql;
+    }
+
+    /** Inserts the final rows, many per statement. */
+    private String insertRows(TableId t, NetRows net) throws SQLException {
+        List<String[]> rows = new ArrayList<>();
+        for (String[] row : net.rows.values()) {
+            if (row != null) {
+                rows.add(row);
+            }
+        }
+        String sql = null;
+        for (int from = 0; from < rows.size(); from += NET_ROWS) {
+            List<String[]> chunk = rows.subList(from, Math.min(rows.size(), from + NET_ROWS));
+            StringBuilder b = new StringBuilder("INSERT INTO ").append(t.quoted()).append(" (");
+            StringBuilder one = new StringBuilder("(");
+            for (int k = 0; k < net.columns.length; k++) {
+                b.append(k > 0 ? ", " : "").append(TableId.quote(net.columns[k]));
+                one.append(k > 0 ? ", " : "").append(param(t, net.columns[k]));
+            }
+            one.append(')');
+            b.append(") VALUES ");
+            for (int r = 0; r < chunk.size(); r++) {
+                b.append(r > 0 ? ", " : "").append(one);
+            }
+            sql = b.toString();
+            PreparedStatement ps = statement(sql);
+            int p = 1;
+            for (String[] row : chunk) {
+                for (int k = 0; k < row.length; k++) {
+                    check(t, net.columns[k], row[k]);
+                    ps.setString(p++, row[k]);
+                }
+            }
+            int n = ps.executeUpdate();
+            if (n != chunk.size()) {
+                throw new ReplicaDivergedException(
+                        "INSERT into " + t + " stored " + n + " of " + chunk.size() + " rows");
+            }
+        }
+        return sql;
     }
 
     /** The bound statement of a change that may join a batch, or null. */

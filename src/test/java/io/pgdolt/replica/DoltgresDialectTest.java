@@ -41,4 +41,36 @@ class DoltgresDialectTest {
                 .contains("pipeline: p1")
                 .contains("public.a: 1");
     }
+
+    @Test
+    void checkpointCommitMessageListsEveryXidAndTheLsnRange() {
+        Instant t1 = Instant.parse("2026-11-26T10:00:00.000001Z");
+        Instant t2 = Instant.parse("2026-11-26T10:00:01Z");
+        List<SourceTransaction> txns =
+                List.of(
+                        new SourceTransaction(
+                                41,
+                                Lsn.parse("0/100"),
+                                t1,
+                                List.of(RowChange.truncate(new TableId("public", "a")))),
+                        new SourceTransaction(
+                                43,
+                                Lsn.parse("0/200"),
+                                t2,
+                                List.of(
+                                        RowChange.truncate(new TableId("public", "a")),
+                                        RowChange.truncate(new TableId("public", "b")))));
+        String m = DoltgresDialect.message(txns, "p1");
+        String[] lines = m.split("\n");
+        assertThat(lines[0]).isEqualTo("pgdolt: 2 transactions, xids 41..43 at LSN 0/100..0/200");
+        assertThat(m)
+                .contains("source-commit-time: 2026-11-26T10:00:01Z")
+                .contains("changes: 3")
+                .contains("public.a: 2")
+                .contains("public.b: 1")
+                .endsWith(
+                        "transactions (xid, commit LSN, source commit time):\n"
+                                + "  41 0/100 2026-11-26T10:00:00.000001Z\n"
+                                + "  43 0/200 2026-11-26T10:00:01Z");
+    }
 }

@@ -22,6 +22,7 @@ public final class TcpProxy implements AutoCloseable {
     private final List<Socket> open = new CopyOnWriteArrayList<>();
     private final AtomicInteger cuts = new AtomicInteger();
     private volatile boolean closed;
+    private volatile boolean paused;
 
     public TcpProxy(String targetHost, int targetPort) throws IOException {
         this.targetHost = targetHost;
@@ -46,6 +47,18 @@ public final class TcpProxy implements AutoCloseable {
         }
         cuts.incrementAndGet();
         return n;
+    }
+
+    /**
+     * Holds every byte in both directions until {@link #resume}: connections stay open and look
+     * idle to both ends (a benchmark lets work queue up this way without stopping a consumer).
+     */
+    public void pause() {
+        paused = true;
+    }
+
+    public void resume() {
+        paused = false;
     }
 
     /** Number of connection pairs (client and server side) open now, times two. */
@@ -88,11 +101,16 @@ public final class TcpProxy implements AutoCloseable {
                                     OutputStream out = to.getOutputStream()) {
                                 int n;
                                 while ((n = in.read(buf)) >= 0) {
+                                    while (paused && !closed) {
+                                        Thread.sleep(2);
+                                    }
                                     out.write(buf, 0, n);
                                     out.flush();
                                 }
                             } catch (IOException ignored) {
                                 // Cut or closed: the other direction is closed below.
+                            } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
                             } finally {
                                 closeQuietly(from);
                                 closeQuietly(to);
