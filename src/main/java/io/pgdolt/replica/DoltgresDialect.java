@@ -101,19 +101,30 @@ public final class DoltgresDialect implements ReplicaDialect {
 
     private String doltCommit(Connection connection, String message, java.time.Instant date)
             throws SQLException {
-        String hash;
+        String hash = null;
+        // dolt_commit commits the SQL transaction with the Dolt commit; the COMMIT in the same
+        // round trip ends the driver's view of it (the driver then sees the session idle and its
+        // own commit() sends nothing). On an error the COMMIT does not run.
         try (PreparedStatement ps =
                 connection.prepareStatement(
-                        "SELECT dolt_commit('-A', '-m', ?, '--author', ?, '--date', ?)")) {
+                        "SELECT dolt_commit('-A', '-m', ?, '--author', ?, '--date', ?);\nCOMMIT")) {
             ps.setString(1, message);
             ps.setString(2, author);
             ps.setString(3, DOLT_DATE.format(date));
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                hash = rs.getString(1);
+            boolean results = ps.execute();
+            while (true) {
+                if (results) {
+                    try (ResultSet rs = ps.getResultSet()) {
+                        if (hash == null && rs.next()) {
+                            hash = rs.getString(1);
+                        }
+                    }
+                } else if (ps.getUpdateCount() == -1) {
+                    break;
+                }
+                results = ps.getMoreResults();
             }
         }
-        // dolt_commit committed the SQL transaction already; this ends the driver's view of it.
         connection.commit();
         return hash == null ? null : hash.replaceAll("[{}\"]", "");
     }

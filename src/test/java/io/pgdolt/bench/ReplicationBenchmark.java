@@ -100,6 +100,7 @@ public final class ReplicationBenchmark {
         double lagP99 = Double.NaN;
         double lagMax = Double.NaN;
         double heldRate = Double.NaN;
+        boolean heldByLoadLimit;
         double cpuPer1000 = Double.NaN;
         double replicatorCpuPer1000 = Double.NaN;
         double peakRssMiB = Double.NaN;
@@ -338,6 +339,11 @@ public final class ReplicationBenchmark {
                     break;
                 }
                 r.heldRate = Double.isNaN(achievedTps) ? rate : Math.min(rate, achievedTps);
+                if (!Double.isNaN(achievedTps) && achievedTps < 0.95 * rate) {
+                    // pgbench could not offer more: the contender held all there was.
+                    r.heldByLoadLimit = true;
+                    break;
+                }
             }
             sampler.stop();
             r.peakRssMiB = sampler.peakRss;
@@ -1448,7 +1454,8 @@ public final class ReplicationBenchmark {
                 .append(" backlog rate for ")
                 .append(settings.stepSeconds())
                 .append(" s each; the highest whose lag did not grow (median of the last third")
-                .append(" within 250 ms of the first third).\n")
+                .append(" within 250 ms of the first third); \"≥\" where pgbench could not offer")
+                .append(" more and the contender kept up with all of it.\n")
                 .append("- **CPU**: CPU seconds per 1,000 backlog transactions of the replicator")
                 .append(" process tree and the replica server together (for the built-in")
                 .append(
@@ -1485,6 +1492,7 @@ public final class ReplicationBenchmark {
                     .append(" | ")
                     .append(fmt(r.lagP99, 0))
                     .append(" | ")
+                    .append(r.heldByLoadLimit ? "≥ " : "")
                     .append(fmt(r.heldRate, 0))
                     .append(" | ")
                     .append(fmt(r.cpuPer1000, 2))
