@@ -339,7 +339,7 @@ public final class ReplicationBenchmark {
                     break;
                 }
                 r.heldRate = Double.isNaN(achievedTps) ? rate : Math.min(rate, achievedTps);
-                if (!Double.isNaN(achievedTps) && achievedTps < 0.95 * rate) {
+                if (!Double.isNaN(achievedTps) && achievedTps < 0.85 * rate) {
                     // pgbench could not offer more: the contender held all there was.
                     r.heldByLoadLimit = true;
                     break;
