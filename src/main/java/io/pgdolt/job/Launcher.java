@@ -16,6 +16,9 @@ import java.util.List;
  * <p>Must not reference Flink classes itself.
  */
 public final class Launcher {
+    /** System property set on the child JVM of an embedded run. */
+    static final String EMBEDDED_PROPERTY = "pgdolt.embedded";
+
     private static final String PROBE =
             "org.apache.flink.streaming.api.environment.StreamExecutionEnvironment";
 
@@ -54,6 +57,7 @@ public final class Launcher {
             // Console logging of the job; pass -Dlog4j.configurationFile=... to override.
             command.add("-Dlog4j.configurationFile=classpath:pgdolt-log4j2.properties");
         }
+        command.add("-D" + EMBEDDED_PROPERTY + "=true");
         command.add("-cp");
         command.add(jar.getPath() + File.pathSeparator + lib.getPath() + File.separator + "*");
         command.add(Main.class.getName());

@@ -92,10 +92,12 @@ public final class Main {
             return 2;
         }
         // Embedded, the local Flink reads no configuration file of its own: take FLINK_CONF_DIR's
-        // config.yaml (metrics reporters, state backend, ...) as a Flink cluster would.
+        // config.yaml (metrics reporters, state backend, ...) as a Flink cluster would. Under
+        // `flink run` the client has its configuration already (addresses included): leave it.
         String confDir = System.getenv("FLINK_CONF_DIR");
+        boolean embedded = Boolean.getBoolean(Launcher.EMBEDDED_PROPERTY);
         Configuration flinkConf =
-                confDir == null || confDir.isBlank()
+                !embedded || confDir == null || confDir.isBlank()
                         ? new Configuration()
                         : org.apache.flink.configuration.GlobalConfiguration.loadConfiguration(
                                 confDir);
