@@ -136,14 +136,6 @@ public final class DoltgresDialect implements ReplicaDialect {
     static String message(java.util.List<SourceTransaction> txns, String pipelineId) {
         SourceTransaction first = txns.get(0);
         SourceTransaction last = txns.get(txns.size() - 1);
-        Map<TableId, Integer> perTable = new TreeMap<>();
-        long changes = 0;
-        for (SourceTransaction t : txns) {
-            for (RowChange c : t.changes()) {
-                perTable.merge(c.table(), 1, Integer::sum);
-            }
-            changes += t.changes().size();
-        }
         StringBuilder sb = new StringBuilder();
         sb.append("pgdolt: ")
                 .append(txns.size())
@@ -154,14 +146,8 @@ public final class DoltgresDialect implements ReplicaDialect {
                 .append(" at LSN ")
                 .append(first.commitLsn())
                 .append("..")
-                .append(last.commitLsn())
-                .append("\n\nsource-commit-time: ")
-                .append(last.commitTime().truncatedTo(ChronoUnit.MICROS))
-                .append("\npipeline: ")
-                .append(pipelineId)
-                .append("\nchanges: ")
-                .append(changes);
-        perTable.forEach((t, n) -> sb.append("\n  ").append(t).append(": ").append(n));
+                .append(last.commitLsn());
+        appendBody(sb, last, pipelineId, txns);
         sb.append("\ntransactions (xid, commit LSN, source commit time):");
         for (SourceTransaction t : txns) {
             sb.append("\n  ")
@@ -176,22 +162,32 @@ public final class DoltgresDialect implements ReplicaDialect {
 
     /** First line names xid and LSN; the body says where the commit came from and what it holds. */
     static String message(SourceTransaction txn, String pipelineId) {
-        Map<TableId, Integer> perTable = new TreeMap<>();
-        for (RowChange c : txn.changes()) {
-            perTable.merge(c.table(), 1, Integer::sum);
-        }
         StringBuilder sb = new StringBuilder();
-        sb.append("pgdolt: xid ")
-                .append(txn.xid())
-                .append(" at LSN ")
-                .append(txn.commitLsn())
-                .append("\n\nsource-commit-time: ")
-                .append(txn.commitTime().truncatedTo(ChronoUnit.MICROS))
+        sb.append("pgdolt: xid ").append(txn.xid()).append(" at LSN ").append(txn.commitLsn());
+        appendBody(sb, txn, pipelineId, java.util.List.of(txn));
+        return sb.toString();
+    }
+
+    /** Source commit time of {@code last}, pipeline, and the changes per table of {@code txns}. */
+    private static void appendBody(
+            StringBuilder sb,
+            SourceTransaction last,
+            String pipelineId,
+            java.util.List<SourceTransaction> txns) {
+        Map<TableId, Integer> perTable = new TreeMap<>();
+        long changes = 0;
+        for (SourceTransaction t : txns) {
+            for (RowChange c : t.changes()) {
+                perTable.merge(c.table(), 1, Integer::sum);
+            }
+            changes += t.changes().size();
+        }
+        sb.append("\n\nsource-commit-time: ")
+                .append(last.commitTime().truncatedTo(ChronoUnit.MICROS))
                 .append("\npipeline: ")
                 .append(pipelineId)
                 .append("\nchanges: ")
-                .append(txn.changes().size());
+                .append(changes);
         perTable.forEach((t, n) -> sb.append("\n  ").append(t).append(": ").append(n));
-        return sb.toString();
     }
 }

@@ -553,27 +553,9 @@ public final class ReplicationBenchmark {
 
         /** Samples the TaskManager heap from the job's Prometheus endpoint. */
         void sampleHeap() {
-            try {
-                HttpResponse<String> resp =
-                        HTTP.send(
-                                HttpRequest.newBuilder(
-                                                URI.create(
-                                                        "http://127.0.0.1:"
-                                                                + metricsPort
-                                                                + "/metrics"))
-                                        .timeout(Duration.ofSeconds(2))
-                                        .build(),
-                                HttpResponse.BodyHandlers.ofString());
-                for (String line : resp.body().split("\n")) {
-                    if (line.startsWith("flink_taskmanager_Status_JVM_Memory_Heap_Used")) {
-                        double mib =
-                                Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1))
-                                        / (1024 * 1024);
-                        heapPeak = Double.isNaN(heapPeak) ? mib : Math.max(heapPeak, mib);
-                    }
-                }
-            } catch (IOException | InterruptedException | RuntimeException e) {
-                // Not up yet, or gone: the next sample counts.
+            double mib = metric("flink_taskmanager_Status_JVM_Memory_Heap_Used") / (1024 * 1024);
+            if (!Double.isNaN(mib)) {
+                heapPeak = Double.isNaN(heapPeak) ? mib : Math.max(heapPeak, mib);
             }
         }
 
