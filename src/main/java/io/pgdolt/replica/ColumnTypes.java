@@ -29,52 +29,22 @@ final class ColumnTypes {
     Map<String, String> of(Connection c, TableId table) throws SQLException {
         Map<String, String> cols = tables.get(table);
         if (cols == null && loadedSchemas.add(table.schema())) {
-            loadSchema(c, table.schema());
+            read(c, table.schema(), null).forEach(tables::putIfAbsent);
             cols = tables.get(table);
         }
         if (cols == null) {
-            cols = load(c, table);
+            // Created or changed since its schema was read.
+            cols = read(c, table.schema(), table.table()).get(table);
+            if (cols == null) {
+                throw new ReplicaSchemaException(
+                        "replica table "
+                                + table
+                                + " does not exist (create it with the primary's"
+                                + " columns before starting the job)");
+            }
             tables.put(table, cols);
         }
         return cols;
-    }
-
-    private void loadSchema(Connection c, String schema) throws SQLException {
-        Map<TableId, Map<String, String>> found = new HashMap<>();
-        try (PreparedStatement ps =
-                c.prepareStatement(
-                        "SELECT table_name, column_name, data_type, udt_schema, udt_name"
-                                + " FROM information_schema.columns WHERE table_schema = ?"
-                                + " ORDER BY table_name, ordinal_position")) {
-            ps.setString(1, schema);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    found.computeIfAbsent(
-                                    new TableId(schema, rs.getString(1)),
-                                    k -> new LinkedHashMap<>())
-                            .put(
-                                    rs.getString(2),
-                                    castType(rs.getString(3), rs.getString(4), rs.getString(5)));
-                }
-            }
-        }
-        if (found.isEmpty()) {
-            return;
-        }
-        try (PreparedStatement ps = c.prepareStatement(REFINE + " WHERE n.nspname = ?" + ATTRS)) {
-            ps.setString(1, schema);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    Map<String, String> cols = found.get(new TableId(schema, rs.getString(6)));
-                    if (cols != null) {
-                        refine(rs, cols);
-                    }
-                }
-            }
-        }
-        for (Map.Entry<TableId, Map<String, String>> e : found.entrySet()) {
-            tables.putIfAbsent(e.getKey(), e.getValue());
-        }
     }
 
     /** Drops what is cached of {@code table}, after its columns changed. */
@@ -94,77 +64,67 @@ final class ColumnTypes {
         return type;
     }
 
-    private static Map<String, String> load(Connection c, TableId table) throws SQLException {
-        Map<String, String> cols = new LinkedHashMap<>();
+    /**
+     * The cast types of every table of {@code schema}, or of {@code table} alone when not null.
+     *
+     * <p>Information_schema names the types; corrections come from {@code pg_attribute}: a domain
+     * is cast to its base type (the assignment to the column still checks the domain; Doltgres 1.3
+     * cannot cast a bound parameter into a domain), and {@code bit} gets its length (a bare {@code
+     * bit} is {@code bit(1)}; Doltgres's information_schema has no length).
+     */
+    private static Map<TableId, Map<String, String>> read(Connection c, String schema, String table)
+            throws SQLException {
+        Map<TableId, Map<String, String>> found = new HashMap<>();
         try (PreparedStatement ps =
                 c.prepareStatement(
-                        "SELECT column_name, data_type, udt_schema, udt_name"
-                                + " FROM information_schema.columns"
-                                + " WHERE table_schema = ? AND table_name = ?"
-                                + " ORDER BY ordinal_position")) {
-            ps.setString(1, table.schema());
-            ps.setString(2, table.table());
+                        "SELECT table_name, column_name, data_type, udt_schema, udt_name"
+                                + " FROM information_schema.columns WHERE table_schema = ?"
+                                + (table == null ? "" : " AND table_name = ?")
+                                + " ORDER BY table_name, ordinal_position")) {
+            SchemaCheck.bind(ps, schema, table);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    cols.put(
-                            rs.getString(1),
-                            castType(rs.getString(2), rs.getString(3), rs.getString(4)));
+                    found.computeIfAbsent(
+                                    new TableId(schema, rs.getString(1)),
+                                    k -> new LinkedHashMap<>())
+                            .put(
+                                    rs.getString(2),
+                                    castType(rs.getString(3), rs.getString(4), rs.getString(5)));
                 }
             }
         }
-        if (!cols.isEmpty()) {
-            refine(c, table, cols);
+        if (found.isEmpty()) {
+            return found;
         }
-        if (cols.isEmpty()) {
-            throw new ReplicaSchemaException(
-                    "replica table "
-                            + table
-                            + " does not exist (create it with the primary's"
-                            + " columns before starting the job)");
-        }
-        return cols;
-    }
-
-    /**
-     * Corrections from {@code pg_attribute}: a domain is cast to its base type (the assignment to
-     * the column still checks the domain; Doltgres 1.3 cannot cast a bound parameter into a
-     * domain), and {@code bit} gets its length (a bare {@code bit} is {@code bit(1)}; Doltgres's
-     * information_schema has no length).
-     */
-    private static void refine(Connection c, TableId table, Map<String, String> cols)
-            throws SQLException {
         try (PreparedStatement ps =
-                c.prepareStatement(REFINE + " WHERE n.nspname = ? AND r.relname = ?" + ATTRS)) {
-            ps.setString(1, table.schema());
-            ps.setString(2, table.table());
+                c.prepareStatement(
+                        "SELECT r.relname, a.attname, t.typtype,"
+                                + " format_type(t.typbasetype, t.typtypmod),"
+                                + " format_type(a.atttypid, a.atttypmod), t.typname"
+                                + " FROM pg_attribute a"
+                                + " JOIN pg_class r ON r.oid = a.attrelid"
+                                + " JOIN pg_namespace n ON n.oid = r.relnamespace"
+                                + " JOIN pg_type t ON t.oid = a.atttypid"
+                                + " WHERE n.nspname = ?"
+                                + (table == null ? "" : " AND r.relname = ?")
+                                + " AND a.attnum > 0")) {
+            SchemaCheck.bind(ps, schema, table);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    refine(rs, cols);
+                    Map<String, String> cols = found.get(new TableId(schema, rs.getString(1)));
+                    String column = rs.getString(2);
+                    if (cols == null || !cols.containsKey(column)) {
+                        continue;
+                    }
+                    if ("d".equals(rs.getString(3))) {
+                        cols.put(column, rs.getString(4));
+                    } else if ("bit".equals(rs.getString(6))) {
+                        cols.put(column, rs.getString(5));
+                    }
                 }
             }
         }
-    }
-
-    private static final String REFINE =
-            "SELECT a.attname, t.typtype, format_type(t.typbasetype, t.typtypmod),"
-                    + " format_type(a.atttypid, a.atttypmod), t.typname, r.relname"
-                    + " FROM pg_attribute a"
-                    + " JOIN pg_class r ON r.oid = a.attrelid"
-                    + " JOIN pg_namespace n ON n.oid = r.relnamespace"
-                    + " JOIN pg_type t ON t.oid = a.atttypid";
-    private static final String ATTRS = " AND a.attnum > 0";
-
-    /** Applies one row of {@link #REFINE} to the table's {@code cols}. */
-    private static void refine(ResultSet rs, Map<String, String> cols) throws SQLException {
-        String column = rs.getString(1);
-        if (!cols.containsKey(column)) {
-            return;
-        }
-        if ("d".equals(rs.getString(2))) {
-            cols.put(column, rs.getString(3));
-        } else if ("bit".equals(rs.getString(5))) {
-            cols.put(column, rs.getString(4));
-        }
+        return found;
     }
 
     static String castType(String dataType, String udtSchema, String udtName) {

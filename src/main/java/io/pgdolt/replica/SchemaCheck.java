@@ -300,14 +300,17 @@ final class SchemaCheck {
         for (TableId t : tables) {
             schemas.add(t.schema());
         }
+        // One table (a column added while running): ask for it alone.
+        String only = tables.size() == 1 ? tables.iterator().next().table() : null;
         for (String schema : schemas) {
             try (PreparedStatement ps =
                     c.prepareStatement(
                             "SELECT table_name, column_name, udt_name, is_nullable,"
                                     + " column_default FROM information_schema.columns"
                                     + " WHERE table_schema = ?"
+                                    + (only == null ? "" : " AND table_name = ?")
                                     + " ORDER BY table_name, ordinal_position")) {
-                ps.setString(1, schema);
+                bind(ps, schema, only);
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
                         TableId t = new TableId(schema, rs.getString(1));
@@ -333,8 +336,9 @@ final class SchemaCheck {
                                     + " JOIN pg_type t ON t.oid = a.atttypid"
                                     + " JOIN pg_type bt ON bt.oid = t.typbasetype"
                                     + " WHERE n.nspname = ? AND a.attnum > 0"
-                                    + " AND t.typtype = 'd'")) {
-                ps.setString(1, schema);
+                                    + " AND t.typtype = 'd'"
+                                    + (only == null ? "" : " AND r.relname = ?"))) {
+                bind(ps, schema, only);
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
                         Map<String, Column> cols = out.get(new TableId(schema, rs.getString(1)));
@@ -349,5 +353,13 @@ final class SchemaCheck {
             }
         }
         return out;
+    }
+
+    /** Binds a catalog query's schema and, when not null, its one table. */
+    static void bind(PreparedStatement ps, String schema, String table) throws SQLException {
+        ps.setString(1, schema);
+        if (table != null) {
+            ps.setString(2, table);
+        }
     }
 }

@@ -72,13 +72,7 @@ class SavepointResumeITCase {
                                     }
                                 });
                 Thread.sleep(300);
-                savepoint =
-                        f.job()
-                                .stopWithSavepoint(
-                                        false,
-                                        savepoints.toUri().toString(),
-                                        SavepointFormatType.CANONICAL)
-                                .get(2, TimeUnit.MINUTES);
+                savepoint = stopWithSavepoint(f, savepoints);
                 assertThat(f.job().getJobStatus().get()).isEqualTo(JobStatus.FINISHED);
                 during.get(2, TimeUnit.MINUTES);
                 // Written while the job is down.
@@ -134,13 +128,7 @@ class SavepointResumeITCase {
                 // stream position is past the open transaction's change.
                 w.run(c, 20);
                 f.awaitApplied(w.xids().get(w.xids().size() - 1), Duration.ofMinutes(2));
-                String savepoint =
-                        f.job()
-                                .stopWithSavepoint(
-                                        false,
-                                        savepoints.toUri().toString(),
-                                        SavepointFormatType.CANONICAL)
-                                .get(2, TimeUnit.MINUTES);
+                String savepoint = stopWithSavepoint(f, savepoints);
                 try (java.sql.Statement st = open.createStatement()) {
                     st.execute(
                             "INSERT INTO events (id, kind, payload) VALUES (9000002, 'late',"
@@ -158,5 +146,11 @@ class SavepointResumeITCase {
                     .isEqualTo("early,late");
             f.assertTablesEqual();
         }
+    }
+
+    private static String stopWithSavepoint(ReplicationFixture f, Path dir) throws Exception {
+        return f.job()
+                .stopWithSavepoint(false, dir.toUri().toString(), SavepointFormatType.CANONICAL)
+                .get(2, TimeUnit.MINUTES);
     }
 }

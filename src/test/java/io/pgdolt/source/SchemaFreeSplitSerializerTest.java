@@ -45,16 +45,7 @@ class SchemaFreeSplitSerializerTest {
         offset.put("lsn_commit", "253363200");
         offset.put("txId", "55948");
         offset.put("ts_usec", "1795721694792907");
-        StreamSplit written =
-                new StreamSplit(
-                        StreamSplit.STREAM_SPLIT_ID,
-                        offsets.newOffset(offset),
-                        offsets.createNoStoppingOffset(),
-                        new ArrayList<>(),
-                        schemas,
-                        0,
-                        false,
-                        false);
+        StreamSplit written = streamSplit(offset, schemas);
         SourceSplitSerializer stock =
                 new SourceSplitSerializer() {
                     @Override
@@ -84,16 +75,21 @@ class SchemaFreeSplitSerializerTest {
                 new TransactionAwarePostgresSource.SchemaFreeSplitSerializer(offsets);
         Map<String, String> offset = new HashMap<>();
         offset.put("lsn", "1000");
-        StreamSplit split =
-                new StreamSplit(
-                        StreamSplit.STREAM_SPLIT_ID,
-                        offsets.newOffset(offset),
-                        offsets.createNoStoppingOffset(),
-                        new ArrayList<>(),
-                        new HashMap<>(),
-                        0);
+        StreamSplit split = streamSplit(offset, new HashMap<>());
         SourceSplitBase read =
                 serializer.deserialize(serializer.getVersion(), serializer.serialize(split));
         assertThat(read).isEqualTo(split);
+    }
+
+    private StreamSplit streamSplit(Map<String, String> offset, Map<TableId, TableChange> schemas) {
+        return new StreamSplit(
+                StreamSplit.STREAM_SPLIT_ID,
+                offsets.newOffset(offset),
+                offsets.createNoStoppingOffset(),
+                new ArrayList<>(),
+                schemas,
+                0,
+                false,
+                false);
     }
 }
