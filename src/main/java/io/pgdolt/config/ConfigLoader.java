@@ -60,7 +60,10 @@ public final class ConfigLoader {
                     "auto_gc_behavior");
 
     private static final Set<String> TOP_KEYS =
-            Set.of("postgres_replication", "behavior", "replica", "pipeline", "startup");
+            Set.of("postgres_replication", "behavior", "replica", "pipeline", "startup", "groups");
+    private static final Set<String> GROUP_KEYS =
+            Set.of("name", "slot_name", "publication_name", "tables", "replica_url");
+    private static final Pattern GROUP_NAME = Pattern.compile("[a-z0-9_]{1,40}");
     private static final Set<String> PRIMARY_KEYS =
             Set.of(
                     "postgres_server_address",
@@ -216,7 +219,7 @@ public final class ConfigLoader {
                         "unknown top-level key '"
                                 + key
                                 + "' (expected postgres_replication, behavior, replica, pipeline,"
-                                + " startup or a Doltgres server key)");
+                                + " startup, groups or a Doltgres server key)");
             }
         }
         Section pr = root.section("postgres_replication", true);
@@ -234,30 +237,24 @@ public final class ConfigLoader {
                         : new Section("startup", Map.of("mode", root.values.get("startup")));
         start.checkKeys(STARTUP_KEYS);
 
-        String slot = pr.required("slot_name");
-        if (!SLOT_NAME.matcher(slot).matches()) {
-            throw new ConfigException(
-                    "postgres_replication.slot_name: '"
-                            + slot
-                            + "' is not a valid replication slot name (lower-case letters, digits"
-                            + " and _, at most 63)");
-        }
-        List<TableId> tables = new ArrayList<>();
-        Object rawTables = pr.values.get("tables");
-        if (rawTables != null) {
-            if (!(rawTables instanceof List)) {
-                throw new ConfigException(
-                        "postgres_replication.tables: expected a list of schema.table names");
-            }
-            for (Object t : (List<?>) rawTables) {
-                try {
-                    tables.add(
-                            TableId.parse(
-                                    substitute(String.valueOf(t), "postgres_replication.tables")));
-                } catch (IllegalArgumentException e) {
-                    throw new ConfigException("postgres_replication.tables: " + e.getMessage(), e);
+        List<PipelineConfig.Group> groups = groups(root.values.get("groups"));
+        String slot;
+        List<TableId> tables;
+        if (groups.isEmpty()) {
+            slot = slotName(pr.required("slot_name"), "postgres_replication.slot_name");
+            tables = tables(pr.values.get("tables"), "postgres_replication.tables");
+        } else {
+            for (String k : List.of("slot_name", "publication_name", "tables")) {
+                if (pr.values.containsKey(k)) {
+                    throw new ConfigException(
+                            "postgres_replication."
+                                    + k
+                                    + ": not used when groups are configured; each group names"
+                                    + " its own (groups[].slot_name, publication_name, tables)");
                 }
             }
+            slot = null;
+            tables = List.of();
         }
         Primary primary =
                 new Primary(
@@ -267,7 +264,7 @@ public final class ConfigLoader {
                         new Secret(pr.secret("postgres_password", "")),
                         pr.string("postgres_database", "postgres"),
                         slot,
-                        pr.string("publication_name", slot),
+                        slot == null ? null : pr.string("publication_name", slot),
                         tables,
                         heartbeat(pr.duration("heartbeat_interval", Duration.ofSeconds(10))),
                         primarySslMode(pr.string("sslmode", null)),
@@ -340,7 +337,7 @@ public final class ConfigLoader {
                         typeMapping(rep.section("type_mapping", false)),
                         commitGranularity(rep.string("commit_granularity", "transaction")));
 
-        String id = pipe.string("id", slot);
+        String id = pipe.string("id", slot == null ? "pgdolt" : slot);
         if (!PIPELINE_ID.matcher(id).matches()) {
             throw new ConfigException(
                     "pipeline.id: '" + id + "' may hold only letters, digits, '_', '.' and '-'");
@@ -360,7 +357,116 @@ public final class ConfigLoader {
         }
         Pipeline pipeline =
                 new Pipeline(id, interval, parallelism, delay, pipe.string("checkpoint_dir", null));
-        return new PipelineConfig(primary, replica, pipeline, startup(start));
+        List<PipelineConfig.Group> withTls = new ArrayList<>();
+        for (PipelineConfig.Group g : groups) {
+            String groupUrl = g.replicaUrl();
+            if (groupUrl != null && !groupUrl.startsWith("jdbc:postgresql://")) {
+                throw new ConfigException(
+                        "groups["
+                                + g.name()
+                                + "].replica_url: '"
+                                + redactUrl(groupUrl)
+                                + "' is not a jdbc:postgresql:// URL");
+            }
+            // A group's replica URL takes the TLS settings of the replica section.
+            withTls.add(
+                    new PipelineConfig.Group(
+                            g.name(),
+                            g.slotName(),
+                            g.publicationName(),
+                            g.tables(),
+                            groupUrl == null ? null : withTls(groupUrl, rep)));
+        }
+        groups = withTls;
+        return new PipelineConfig(primary, replica, pipeline, startup(start), groups);
+    }
+
+    private static String slotName(String slot, String key) {
+        if (!SLOT_NAME.matcher(slot).matches()) {
+            throw new ConfigException(
+                    key
+                            + ": '"
+                            + slot
+                            + "' is not a valid replication slot name (lower-case letters, digits"
+                            + " and _, at most 63)");
+        }
+        return slot;
+    }
+
+    private List<TableId> tables(Object raw, String key) {
+        List<TableId> tables = new ArrayList<>();
+        if (raw == null) {
+            return tables;
+        }
+        if (!(raw instanceof List)) {
+            throw new ConfigException(key + ": expected a list of schema.table names");
+        }
+        for (Object t : (List<?>) raw) {
+            try {
+                tables.add(TableId.parse(substitute(String.valueOf(t), key)));
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(key + ": " + e.getMessage(), e);
+            }
+        }
+        return tables;
+    }
+
+    /**
+     * {@code groups}: a list of replication groups, each with a unique name, slot and publication.
+     * Whether their tables are disjoint is checked against the publications at start-up.
+     */
+    private List<PipelineConfig.Group> groups(Object raw) {
+        if (raw == null) {
+            return List.of();
+        }
+        if (!(raw instanceof List) || ((List<?>) raw).isEmpty()) {
+            throw new ConfigException(
+                    "groups: expected a non-empty list of groups (each with name and slot_name)");
+        }
+        List<PipelineConfig.Group> groups = new ArrayList<>();
+        Set<String> names = new java.util.HashSet<>();
+        Set<String> slots = new java.util.HashSet<>();
+        Set<String> publications = new java.util.HashSet<>();
+        int i = 0;
+        for (Object o : (List<?>) raw) {
+            Section g = new Section("groups[" + i + "]", asMap(o, "groups[" + i + "]"));
+            g.checkKeys(GROUP_KEYS);
+            String name = g.required("name");
+            if (!GROUP_NAME.matcher(name).matches()) {
+                throw new ConfigException(
+                        "groups["
+                                + i
+                                + "].name: '"
+                                + name
+                                + "' may hold only lower-case letters, digits and _ (at most 40)");
+            }
+            String where = "groups[" + name + "]";
+            if (!names.add(name)) {
+                throw new ConfigException(where + ": two groups are named '" + name + "'");
+            }
+            String slot = slotName(g.required("slot_name"), where + ".slot_name");
+            if (!slots.add(slot)) {
+                throw new ConfigException(
+                        where + ".slot_name: slot '" + slot + "' belongs to another group too");
+            }
+            String publication = g.string("publication_name", slot);
+            if (!publications.add(publication)) {
+                throw new ConfigException(
+                        where
+                                + ".publication_name: publication '"
+                                + publication
+                                + "' belongs to another group too");
+            }
+            groups.add(
+                    new PipelineConfig.Group(
+                            name,
+                            slot,
+                            publication,
+                            tables(g.values.get("tables"), where + ".tables"),
+                            g.string("replica_url", null)));
+            i++;
+        }
+        return groups;
     }
 
     private static PipelineConfig.Startup startup(Section s) {

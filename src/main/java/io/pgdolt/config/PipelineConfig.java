@@ -10,8 +10,93 @@ import java.util.Map;
  * The validated configuration of one replication pipeline. Immutable; built by {@link
  * ConfigLoader}, which checks every value. {@code toString()} never shows passwords.
  */
-public record PipelineConfig(Primary primary, Replica replica, Pipeline pipeline, Startup startup)
+public record PipelineConfig(
+        Primary primary, Replica replica, Pipeline pipeline, Startup startup, List<Group> groups)
         implements Serializable {
+
+    public PipelineConfig {
+        groups = List.copyOf(groups);
+    }
+
+    /** A pipeline with one ordered apply stream: no replication groups. */
+    public PipelineConfig(Primary primary, Replica replica, Pipeline pipeline, Startup startup) {
+        this(primary, replica, pipeline, startup, List.of());
+    }
+
+    /**
+     * The ordered apply streams of this configuration: itself when it has no groups, else one
+     * configuration per group ({@link #forGroup}).
+     */
+    public List<PipelineConfig> streams() {
+        if (groups.isEmpty()) {
+            return List.of(this);
+        }
+        return groups.stream().map(this::forGroup).toList();
+    }
+
+    /**
+     * The configuration of one replication group as a pipeline of its own: the group's slot,
+     * publication and tables, its replica URL when it has one, and the pipeline id {@code
+     * <pipeline.id>.<group name>} under which the replica records its progress.
+     */
+    public PipelineConfig forGroup(Group g) {
+        Primary p =
+                new Primary(
+                        primary.host,
+                        primary.port,
+                        primary.user,
+                        primary.password,
+                        primary.database,
+                        g.slotName,
+                        g.publicationName,
+                        g.tables,
+                        primary.heartbeatInterval,
+                        primary.sslMode,
+                        primary.sslRootCert);
+        Replica r =
+                g.replicaUrl == null
+                        ? replica
+                        : new Replica(
+                                replica.kind,
+                                g.replicaUrl,
+                                replica.user,
+                                replica.password,
+                                replica.doltCommitPerTransaction,
+                                replica.author,
+                                replica.createTables,
+                                replica.addColumns,
+                                replica.typeMapping,
+                                replica.commitGranularity);
+        Pipeline pl =
+                new Pipeline(
+                        pipeline.id + "." + g.name,
+                        pipeline.checkpointInterval,
+                        pipeline.parallelism,
+                        pipeline.slotConfirmDelayCheckpoints,
+                        pipeline.checkpointDir);
+        return new PipelineConfig(p, r, pl, startup, List.of());
+    }
+
+    /**
+     * A replication group: a subset of the primary's tables with its own publication, slot and
+     * ordered apply stream, run in parallel with the other groups in one job.
+     *
+     * @param name lower-case letters, digits and _; part of the group's operator uids and pipeline
+     *     id
+     * @param tables the group's tables, or empty for every table of its publication
+     * @param replicaUrl the group's replica database, or null for {@code replica.url}
+     */
+    public record Group(
+            String name,
+            String slotName,
+            String publicationName,
+            List<TableId> tables,
+            String replicaUrl)
+            implements Serializable {
+        public Group {
+            tables = List.copyOf(tables);
+        }
+    }
 
     /** The source: Doltgres's {@code postgres_replication} stanza plus our additions. */
     public record Primary(

@@ -1,5 +1,6 @@
 package io.pgdolt.job;
 
+import io.pgdolt.config.ConfigException;
 import io.pgdolt.config.PipelineConfig;
 import io.pgdolt.replica.TableDefinition;
 import io.pgdolt.sink.ReplicaSink;
@@ -14,6 +15,7 @@ import io.pgdolt.txn.SourceTransaction;
 import io.pgdolt.txn.TableId;
 import io.pgdolt.txn.TransactionAssembler;
 import io.pgdolt.txn.TransactionBoundary;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -65,9 +67,82 @@ public final class PipelineBuilder {
     public static void build(
             StreamExecutionEnvironment env, PipelineConfig config, boolean restoring) {
         configureCheckpointing(env, config);
+        if (config.groups().isEmpty()) {
+            buildStream(
+                    env, config, PostgresCdcSource.checkPrimary(config.primary()), "", restoring);
+            return;
+        }
+        // Fail fast on every group's publication before touching any replica.
+        List<PipelineConfig> streams = config.streams();
+        List<SourceTables> published = new ArrayList<>();
+        for (int i = 0; i < streams.size(); i++) {
+            published.add(checkGroup(config.groups().get(i), streams.get(i)));
+        }
+        checkDisjoint(config.groups(), published);
+        for (int i = 0; i < streams.size(); i++) {
+            buildStream(
+                    env,
+                    streams.get(i),
+                    published.get(i),
+                    "-" + config.groups().get(i).name(),
+                    restoring);
+        }
+    }
+
+    /** The group's slot and publication, with errors naming the group's keys. */
+    static SourceTables checkGroup(PipelineConfig.Group group, PipelineConfig stream) {
+        try {
+            return PostgresCdcSource.checkPrimary(stream.primary());
+        } catch (ConfigException e) {
+            String where = "groups[" + group.name() + "].";
+            throw new ConfigException(
+                    e.getMessage()
+                            .replace("postgres_replication.slot_name", where + "slot_name")
+                            .replace(
+                                    "postgres_replication.publication_name",
+                                    where + "publication_name")
+                            .replace("postgres_replication.tables", where + "tables"),
+                    e);
+        }
+    }
+
+    /**
+     * A table in two groups would be applied twice, in no defined order: refused, naming the table
+     * and both groups.
+     */
+    static void checkDisjoint(List<PipelineConfig.Group> groups, List<SourceTables> published) {
+        Map<TableId, String> owner = new HashMap<>();
+        for (int i = 0; i < groups.size(); i++) {
+            String name = groups.get(i).name();
+            for (TableId t : published.get(i).tables()) {
+                String other = owner.putIfAbsent(t, name);
+                if (other != null) {
+                    throw new ConfigException(
+                            "table "
+                                    + t
+                                    + " is in replication groups '"
+                                    + other
+                                    + "' and '"
+                                    + name
+                                    + "': each table must belong to one group (check the"
+                                    + " groups' publications and tables)");
+                }
+            }
+        }
+    }
+
+    /**
+     * One ordered apply stream: source, transaction boundary, assembler and sink, with uids ending
+     * in {@code uidSuffix} (empty without groups, so that older savepoints restore).
+     */
+    private static void buildStream(
+            StreamExecutionEnvironment env,
+            PipelineConfig config,
+            SourceTables published,
+            String uidSuffix,
+            boolean restoring) {
         int parallelism = config.pipeline().parallelism();
         // Fail fast, before submitting anything, on what would otherwise fail inside the job.
-        SourceTables published = PostgresCdcSource.checkPrimary(config.primary());
         List<TableId> tables = published.tables();
         Map<TableId, TableDefinition> definitions = new HashMap<>();
         published.byId().forEach((t, info) -> definitions.put(t, info.definition()));
@@ -84,26 +159,27 @@ public final class PipelineBuilder {
                                 PostgresCdcSource.create(config, published),
                                 WatermarkStrategy.noWatermarks(),
                                 "postgres-cdc " + config.primary().slotName())
-                        .uid(SOURCE_UID)
+                        .uid(SOURCE_UID + uidSuffix)
                         .setParallelism(parallelism)
                         .setMaxParallelism(MAX_PARALLELISM);
+        String suffix = uidSuffix.isEmpty() ? "" : " " + uidSuffix.substring(1);
         DataStream<SourceTransaction> transactions =
                 changes.process(new TransactionBoundary(), CodecTypeInfo.CHANGE_EVENT)
-                        .name("transaction-boundary")
-                        .uid(BOUNDARY_UID)
+                        .name("transaction-boundary" + suffix)
+                        .uid(BOUNDARY_UID + uidSuffix)
                         // One subtask sees every event in source order (DESIGN.md).
                         .setParallelism(1)
                         .setMaxParallelism(MAX_PARALLELISM)
                         .keyBy(new TransactionKey(), Types.TUPLE(Types.LONG, Types.LONG))
                         .process(new TransactionAssembler(), CodecTypeInfo.SOURCE_TRANSACTION)
-                        .name("transaction-assembler")
-                        .uid(ASSEMBLER_UID)
+                        .name("transaction-assembler" + suffix)
+                        .uid(ASSEMBLER_UID + uidSuffix)
                         .setParallelism(parallelism)
                         .setMaxParallelism(MAX_PARALLELISM);
         transactions
                 .sinkTo(ReplicaSink.of(config, start))
-                .name("replica-sink " + config.replica().kind().name().toLowerCase())
-                .uid(SINK_UID)
+                .name("replica-sink " + config.replica().kind().name().toLowerCase() + suffix)
+                .uid(SINK_UID + uidSuffix)
                 // One ordered apply stream: one committer.
                 .setParallelism(1)
                 .setMaxParallelism(MAX_PARALLELISM);

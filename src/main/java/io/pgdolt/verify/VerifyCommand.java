@@ -131,27 +131,67 @@ public final class VerifyCommand {
         }
     }
 
-    /** Compares the tables of {@code config}'s pipeline; returns the exit status. */
+    /**
+     * Compares the tables of {@code config}'s pipeline, group by group when it has replication
+     * groups (a report each); returns the exit status, the worst of the groups'.
+     */
     static int verify(
             PipelineConfig config, VerifyOptions options, PrintStream out, PrintStream err)
             throws InterruptedException {
-        PipelineConfig.Primary p = config.primary();
-        PipelineConfig.Replica rep = config.replica();
-        SourceTables published = PostgresCdcSource.checkPrimary(p);
-        List<TableId> chosen =
-                options.tables().isEmpty()
-                        ? published.tables()
-                        : List.copyOf(new java.util.LinkedHashSet<>(options.tables()));
-        for (TableId t : chosen) {
-            if (!published.byId().containsKey(t)) {
+        List<PipelineConfig> streams = config.streams();
+        List<SourceTables> published = new ArrayList<>();
+        java.util.Set<TableId> replicated = new java.util.LinkedHashSet<>();
+        for (PipelineConfig stream : streams) {
+            SourceTables tables = PostgresCdcSource.checkPrimary(stream.primary());
+            published.add(tables);
+            replicated.addAll(tables.tables());
+        }
+        for (TableId t : options.tables()) {
+            if (!replicated.contains(t)) {
                 throw new ConfigException(
                         "--table "
                                 + t
                                 + ": not a table this pipeline replicates (it replicates "
-                                + published.tables()
+                                + replicated
                                 + ")");
             }
         }
+        int status = 0;
+        for (int i = 0; i < streams.size(); i++) {
+            List<TableId> chosen =
+                    options.tables().isEmpty()
+                            ? published.get(i).tables()
+                            : options.tables().stream()
+                                    .distinct()
+                                    .filter(published.get(i).byId()::containsKey)
+                                    .toList();
+            if (!chosen.isEmpty()) {
+                status =
+                        Math.max(
+                                status,
+                                verifyStream(
+                                        streams.get(i),
+                                        published.get(i),
+                                        chosen,
+                                        options,
+                                        out,
+                                        err));
+            }
+        }
+        return status;
+    }
+
+    /** Compares {@code chosen}, tables of one ordered apply stream; returns the exit status. */
+    private static int verifyStream(
+            PipelineConfig config,
+            SourceTables published,
+            List<TableId> chosen,
+            VerifyOptions options,
+            PrintStream out,
+            PrintStream err)
+            throws InterruptedException {
+        PipelineConfig.Primary p = config.primary();
+        PipelineConfig.Replica rep = config.replica();
         Connector primary = new Connector("primary", p.jdbcUrl(), p.user(), p.password());
         Connector replica = new Connector("replica", rep.url(), rep.user(), rep.password());
         boolean doltgres = rep.kind() == PipelineConfig.ReplicaKind.DOLTGRES;

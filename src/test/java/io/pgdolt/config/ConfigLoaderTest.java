@@ -267,6 +267,108 @@ class ConfigLoaderTest {
                 "one place");
     }
 
+    /** The primary and replica of a pipeline with replication groups: no slot of its own. */
+    private static final String GROUPS_BASE =
+            String.join(
+                    "\n",
+                    "postgres_replication:",
+                    "  postgres_server_address: 127.0.0.1",
+                    "  postgres_user: postgres",
+                    "  postgres_password: ${PGPASSWORD}",
+                    "  postgres_database: shop",
+                    "replica:",
+                    "  url: jdbc:postgresql://127.0.0.1:5433/shop",
+                    "  password: ${REPLICA_PASSWORD}",
+                    "  sslmode: require",
+                    "pipeline:",
+                    "  id: shop",
+                    "");
+
+    @Test
+    void readsReplicationGroups() {
+        PipelineConfig c =
+                ConfigLoader.parse(
+                        GROUPS_BASE
+                                + "groups:\n"
+                                + "  - name: orders\n"
+                                + "    slot_name: pgdolt_orders\n"
+                                + "    tables: [public.orders, public.order_lines]\n"
+                                + "  - name: stock\n"
+                                + "    slot_name: pgdolt_stock\n"
+                                + "    publication_name: stock_pub\n"
+                                + "    replica_url: jdbc:postgresql://127.0.0.1:5433/stock\n",
+                        ENV);
+        assertThat(c.groups())
+                .extracting(PipelineConfig.Group::name)
+                .containsExactly("orders", "stock");
+        assertThat(c.primary().slotName()).isNull();
+        assertThat(c.streams()).hasSize(2);
+        PipelineConfig orders = c.streams().get(0);
+        assertThat(orders.groups()).isEmpty();
+        assertThat(orders.pipeline().id()).isEqualTo("shop.orders");
+        assertThat(orders.primary().slotName()).isEqualTo("pgdolt_orders");
+        assertThat(orders.primary().publicationName()).isEqualTo("pgdolt_orders");
+        assertThat(orders.primary().tables())
+                .containsExactly(
+                        TableId.parse("public.orders"), TableId.parse("public.order_lines"));
+        assertThat(orders.primary().password().reveal()).isEqualTo("s3cret-primary");
+        assertThat(orders.replica().url())
+                .isEqualTo("jdbc:postgresql://127.0.0.1:5433/shop?sslmode=require");
+        PipelineConfig stock = c.streams().get(1);
+        assertThat(stock.pipeline().id()).isEqualTo("shop.stock");
+        assertThat(stock.primary().publicationName()).isEqualTo("stock_pub");
+        assertThat(stock.primary().tables()).isEmpty();
+        // A group's own replica database, with the replica section's TLS settings.
+        assertThat(stock.replica().url())
+                .isEqualTo("jdbc:postgresql://127.0.0.1:5433/stock?sslmode=require");
+        assertThat(stock.replica().password().reveal()).isEqualTo("s3cret-replica");
+        // Without groups, the configuration is its own single stream.
+        PipelineConfig single =
+                ConfigLoader.parse(DOLTGRES_FILE + "replica:\n  password: x\n", ENV);
+        assertThat(single.streams()).containsExactly(single);
+    }
+
+    @Test
+    void groupErrorsNameTheKey() {
+        String two =
+                "groups:\n"
+                        + "  - name: a\n"
+                        + "    slot_name: s_a\n"
+                        + "  - name: b\n"
+                        + "    slot_name: s_b\n";
+        assertError(
+                GROUPS_BASE.replace(
+                                "  postgres_database: shop",
+                                "  slot_name: s\n  postgres_database: shop")
+                        + two,
+                "postgres_replication.slot_name",
+                "each group names its own");
+        assertError(GROUPS_BASE + "groups: []\n", "groups", "non-empty list");
+        assertError(GROUPS_BASE + "groups: {name: a}\n", "groups", "non-empty list");
+        assertError(GROUPS_BASE + "groups:\n  - slot_name: s_a\n", "groups[0].name", "missing");
+        assertError(
+                GROUPS_BASE + "groups:\n  - name: Orders\n    slot_name: s\n",
+                "groups[0].name",
+                "lower-case");
+        assertError(GROUPS_BASE + "groups:\n  - name: a\n", "groups[0].slot_name", "missing key");
+        assertError(GROUPS_BASE + two.replace("name: b", "name: a"), "groups[a]", "two groups");
+        assertError(
+                GROUPS_BASE + two.replace("s_b", "s_a"), "groups[b].slot_name", "another group");
+        assertError(
+                GROUPS_BASE + two + "    publication_name: s_a\n",
+                "groups[b].publication_name",
+                "another group");
+        assertError(
+                GROUPS_BASE + two + "    replica_url: mysql://x\n",
+                "groups[b].replica_url",
+                "not a jdbc:postgresql:// URL");
+        assertError(GROUPS_BASE + two + "    slot: x\n", "groups[1].slot", "unknown key");
+        assertError(
+                GROUPS_BASE + two + "    tables: public.t\n",
+                "groups[b].tables",
+                "expected a list");
+    }
+
     private static void assertError(String yaml, String key, String detail) {
         assertThatThrownBy(() -> ConfigLoader.parse(yaml, ENV))
                 .isInstanceOf(ConfigException.class)

@@ -36,6 +36,7 @@ public final class ReplicationFixture implements AutoCloseable {
     private String replicaPassword;
     private String startupYaml = "startup:\n  mode: stream-only";
     private String pipelineYaml = "";
+    private String groupsYaml = "";
     private int primaryPort;
     private int replicaPort;
     private JobClient job;
@@ -171,6 +172,15 @@ public final class ReplicationFixture implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Replication groups: {@code lines} form the {@code groups} section (not indented), the
+     * pipeline id stays this fixture's name, and {@code postgres_replication} names no slot.
+     */
+    public ReplicationFixture withGroups(String... lines) {
+        groupsYaml = "groups:\n" + String.join("\n", lines);
+        return this;
+    }
+
     /** The job configuration, in the YAML form users write. */
     public String yaml() {
         return String.join(
@@ -181,7 +191,8 @@ public final class ReplicationFixture implements AutoCloseable {
                 "  postgres_user: " + (primaryUser == null ? primary.user() : primaryUser),
                 "  postgres_password: ${TEST_PRIMARY_PASSWORD}",
                 "  postgres_database: " + name,
-                "  slot_name: " + name + primaryYaml,
+                (groupsYaml.isEmpty() ? "  slot_name: " + name : "  # slots: see groups")
+                        + primaryYaml,
                 "behavior:",
                 "  dolt_transaction_commit: " + "doltgres".equals(kind),
                 "replica:",
@@ -199,7 +210,9 @@ public final class ReplicationFixture implements AutoCloseable {
                 "pipeline:",
                 "  checkpoint_interval: 500ms",
                 "  slot_confirm_delay_checkpoints: 1" + pipelineYaml,
+                groupsYaml.isEmpty() ? "" : "  id: " + name,
                 startupYaml,
+                groupsYaml,
                 extraYaml);
     }
 
@@ -247,7 +260,15 @@ public final class ReplicationFixture implements AutoCloseable {
 
     /** Waits until the replica has applied the primary transaction {@code xid}. */
     public void awaitApplied(long xid, Duration timeout) {
-        Awaitility.await("replica applies xid " + xid)
+        awaitApplied(name, xid, timeout);
+    }
+
+    /**
+     * Waits until the replica's progress row of {@code pipelineId} (for a replication group: {@code
+     * <name>.<group>}) holds the primary transaction {@code xid}.
+     */
+    public void awaitApplied(String pipelineId, long xid, Duration timeout) {
+        Awaitility.await("replica applies xid " + xid + " for " + pipelineId)
                 .atMost(timeout)
                 .pollInterval(Duration.ofMillis(200))
                 .ignoreExceptions()
@@ -258,7 +279,7 @@ public final class ReplicationFixture implements AutoCloseable {
                                                 replica.value(
                                                         "SELECT xid FROM public.pgdolt_progress"
                                                                 + " WHERE pipeline_id = '"
-                                                                + name
+                                                                + pipelineId
                                                                 + "'")));
     }
 
@@ -269,6 +290,11 @@ public final class ReplicationFixture implements AutoCloseable {
 
     /** Asserts every published table holds the same rows on both sides. */
     public void assertTablesEqual() throws SQLException {
+        assertTablesEqual(tables);
+    }
+
+    /** Asserts each of {@code tables} holds the same rows on both sides. */
+    public void assertTablesEqual(List<String> tables) throws SQLException {
         for (String t : tables) {
             // Sorted here, on every column: tables without a key may hold duplicate rows.
             String sql = "SELECT * FROM " + t;
@@ -367,7 +393,9 @@ public final class ReplicationFixture implements AutoCloseable {
                         "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
                                 + " WHERE slot_name = '"
                                 + name
-                                + "'");
+                                + "' OR slot_name LIKE '"
+                                + name
+                                + "\\_%'");
                 break;
             } catch (SQLException e) {
                 Thread.sleep(200);
