@@ -9,9 +9,12 @@
 #
 # usage: bench/run.sh [--backlog N] [--bulk N] [--bulk-rows N] [--lag-rate N]
 #                     [--lag-seconds N] [--step-seconds N] [--only a,b,...]
+#                     [--groups-backlog N] [--groups 1,2,4]
 #   contenders (--only): raw-doltgres builtin-doltgres pgdolt-doltgres
 #     pgdolt-doltgres-ckpt raw-postgres native-postgres pgdolt-postgres
-#     pgdolt-postgres-ckpt
+#     pgdolt-postgres-ckpt groups-doltgres groups-doltgres-dbs groups-postgres
+#   (groups-*: the apply rate with 1, 2 and 4 replication groups; -dbs: a
+#   Doltgres database per group)
 set -euo pipefail
 shopt -s inherit_errexit
 

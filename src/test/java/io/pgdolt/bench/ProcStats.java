@@ -29,6 +29,23 @@ final class ProcStats {
         return total;
     }
 
+    /**
+     * CPU seconds the whole machine has been busy (all CPUs: user, nice, system, irq, softirq,
+     * steal), from /proc/stat; NaN where unreadable.
+     */
+    static double machineBusySeconds() {
+        try {
+            String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
+            long busy = 0;
+            for (int i : new int[] {1, 2, 3, 6, 7, 8}) {
+                busy += Long.parseLong(f[i]);
+            }
+            return busy / TICKS;
+        } catch (IOException | RuntimeException e) {
+            return Double.NaN;
+        }
+    }
+
     /** Resident set size in MiB of {@code pid} and its live descendants. */
     static double rssMiB(long pid) {
         double kib = 0;

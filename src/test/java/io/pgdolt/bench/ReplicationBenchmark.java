@@ -73,6 +73,7 @@ public final class ReplicationBenchmark {
     private final StringBuilder log = new StringBuilder();
     private final Map<String, List<LagChart.Point>> lagSeries = new LinkedHashMap<>();
     private final List<Result> results = new ArrayList<>();
+    private final List<GroupScaling.Row> groupRows = new ArrayList<>();
 
     /** Harness settings, from the command line. */
     record Settings(
@@ -87,7 +88,13 @@ public final class ReplicationBenchmark {
             Path doltgresBin,
             Path out,
             Path chart,
-            List<String> only) {}
+            List<String> only,
+            int groupsBacklog,
+            List<Integer> groupCounts) {}
+
+    Settings settings() {
+        return settings;
+    }
 
     /** One contender's figures; NaN where it did not get that far, with the failure noted. */
     static final class Result {
@@ -158,7 +165,11 @@ public final class ReplicationBenchmark {
                         Path.of(a.get("doltgres-bin")),
                         Path.of(a.getOrDefault("out", "BENCHMARKS.md")),
                         Path.of(a.getOrDefault("chart", "bench/results/lag.png")),
-                        a.containsKey("only") ? List.of(a.get("only").split(",")) : List.of());
+                        a.containsKey("only") ? List.of(a.get("only").split(",")) : List.of(),
+                        Integer.parseInt(a.getOrDefault("groups-backlog", "2000")),
+                        java.util.Arrays.stream(a.getOrDefault("groups", "1,2,4").split(","))
+                                .map(Integer::parseInt)
+                                .toList());
         new ReplicationBenchmark(s).run();
     }
 
@@ -202,6 +213,31 @@ public final class ReplicationBenchmark {
                     c.stop();
                 } catch (Exception e) {
                     say("%s: stopping failed: %s", c.name(), e.getMessage());
+                }
+            }
+        }
+        GroupScaling scaling = new GroupScaling(this, primary, settings.groupsBacklog());
+        for (String variant : List.of("doltgres", "doltgres-dbs", "postgres")) {
+            if (!settings.only().isEmpty() && !settings.only().contains("groups-" + variant)) {
+                continue;
+            }
+            String kind = variant.startsWith("doltgres") ? "doltgres" : "postgres";
+            boolean separate = variant.endsWith("-dbs");
+            for (int g : settings.groupCounts()) {
+                if (separate && g == 1) {
+                    continue; // the same as one group into one database
+                }
+                GroupScaling.Row row = new GroupScaling.Row(kind, g, separate);
+                groupRows.add(row);
+                say(
+                        "== %s: pgdolt → %s with %d replication group(s)%s",
+                        row.name(), kind, g, separate ? ", a database each" : "");
+                try {
+                    scaling.run(row, kind.equals("doltgres") ? null : pgReplica);
+                } catch (Exception e) {
+                    row.failure = e.getClass().getSimpleName() + ": " + firstLine(e.getMessage());
+                    say("%s FAILED: %s", row.name(), row.failure);
+                    e.printStackTrace();
                 }
             }
         }
@@ -522,19 +558,7 @@ public final class ReplicationBenchmark {
                                     + dir.toAbsolutePath().resolve("checkpoints").toUri(),
                             "startup: stream-only",
                             ""));
-            ProcessBuilder pb =
-                    new ProcessBuilder(
-                                    "java",
-                                    "-Xmx1g",
-                                    "-jar",
-                                    settings.jar().toString(),
-                                    "run",
-                                    "--config",
-                                    dir.resolve("pgdolt.yaml").toString())
-                            .redirectErrorStream(true)
-                            .redirectOutput(dir.resolve("job.log").toFile());
-            pb.environment().put("FLINK_CONF_DIR", dir.resolve("conf").toString());
-            process = pb.start();
+            process = launchJob(dir);
             processPid = process.pid();
         }
 
@@ -1064,7 +1088,7 @@ public final class ReplicationBenchmark {
         return replicas.get(schema);
     }
 
-    private void createSourceTables(String schema) throws Exception {
+    void createSourceTables(String schema) throws Exception {
         primary.exec("DROP SCHEMA IF EXISTS " + schema + " CASCADE", "CREATE SCHEMA " + schema);
         pgbench(schema, "-i", "-I", "dtg", "-s", "1", "-q");
         primary.exec(
@@ -1076,7 +1100,7 @@ public final class ReplicationBenchmark {
     }
 
     /** Creates the pgbench tables on {@code replica} and copies the primary's rows. */
-    private void loadReplica(Db source, Db replica, String schema, boolean dolt) throws Exception {
+    void loadReplica(Db source, Db replica, String schema, boolean dolt) throws Exception {
         Db target = replica;
         replicas.put(schema, target);
         String s = schema + ".";
@@ -1136,7 +1160,7 @@ public final class ReplicationBenchmark {
         }
     }
 
-    private static List<String> checksums(String schema) {
+    static List<String> checksums(String schema) {
         String s = schema + ".";
         return List.of(
                 "SELECT count(*) || ':' || coalesce(sum(abalance), 0) FROM "
@@ -1154,7 +1178,7 @@ public final class ReplicationBenchmark {
                         + "pgbench_history");
     }
 
-    private static List<String> qualified(String schema) {
+    static List<String> qualified(String schema) {
         List<String> q = new ArrayList<>();
         for (String t : TABLES) {
             q.add(schema + "." + t);
@@ -1286,7 +1310,7 @@ public final class ReplicationBenchmark {
         }
     }
 
-    private void pgbenchScript(String schema, String script, String... args) throws Exception {
+    void pgbenchScript(String schema, String script, String... args) throws Exception {
         Path file = settings.work().resolve("bulk.sql");
         Files.writeString(file, script);
         List<String> all = new ArrayList<>(List.of(args));
@@ -1315,7 +1339,7 @@ public final class ReplicationBenchmark {
         return pb.start();
     }
 
-    private void recreateDatabase(Db db) throws SQLException {
+    void recreateDatabase(Db db) throws SQLException {
         Db admin = db.withDatabase("postgres");
         if (db.port() == pgReplica.port()) {
             admin.exec("DROP DATABASE IF EXISTS " + db.database() + " WITH (FORCE)");
@@ -1325,11 +1349,11 @@ public final class ReplicationBenchmark {
         admin.exec("CREATE DATABASE " + db.database());
     }
 
-    private long doltCommits(Db replica) throws SQLException {
+    long doltCommits(Db replica) throws SQLException {
         return Long.parseLong(replica.value("SELECT count(*) FROM dolt_log"));
     }
 
-    private void dropSlot(String slot) {
+    void dropSlot(String slot) {
         try {
             for (int i = 0; i < 50; i++) {
                 if (!"t"
@@ -1353,13 +1377,26 @@ public final class ReplicationBenchmark {
         }
     }
 
+    /** The pid of the benchmark's primary server (its postmaster). */
+    static long primaryPid() throws IOException {
+        return Long.parseLong(
+                Files.readAllLines(
+                                Path.of(
+                                        env("PGDOLT_SERVERS_DIR"),
+                                        "primary",
+                                        "data",
+                                        "postmaster.pid"))
+                        .get(0)
+                        .trim());
+    }
+
     private long doltgresPid() throws IOException {
         return Long.parseLong(
                 Files.readString(Path.of(env("PGDOLT_SERVERS_DIR"), "doltgres", "doltgres.pid"))
                         .trim());
     }
 
-    private long pgReplicaPid() throws IOException {
+    long pgReplicaPid() throws IOException {
         return Long.parseLong(
                 Files.readAllLines(
                                 Path.of(
@@ -1371,7 +1408,28 @@ public final class ReplicationBenchmark {
                         .trim());
     }
 
-    private static int freePort() throws IOException {
+    /**
+     * Starts pgdolt as a user would ({@code java -jar}, embedded Flink) with {@code
+     * dir}/pgdolt.yaml and {@code dir}/conf as its Flink configuration; output to {@code
+     * dir}/job.log.
+     */
+    Process launchJob(Path dir) throws IOException {
+        ProcessBuilder pb =
+                new ProcessBuilder(
+                                "java",
+                                "-Xmx1g",
+                                "-jar",
+                                settings.jar().toString(),
+                                "run",
+                                "--config",
+                                dir.resolve("pgdolt.yaml").toString())
+                        .redirectErrorStream(true)
+                        .redirectOutput(dir.resolve("job.log").toFile());
+        pb.environment().put("FLINK_CONF_DIR", dir.resolve("conf").toString());
+        return pb.start();
+    }
+
+    static int freePort() throws IOException {
         try (java.net.ServerSocket s =
                 new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
@@ -1520,6 +1578,60 @@ public final class ReplicationBenchmark {
                     .append(ratio(r.txnRate, raw == null ? Double.NaN : raw.txnRate))
                     .append(" |\n");
         }
+        if (!groupRows.isEmpty()) {
+            md.append("\n## Replication groups\n\n")
+                    .append("Apply rate against the number of replication groups, one Dolt commit")
+                    .append(" (or replica transaction) per source transaction. Four independent")
+                    .append(" pgbench table sets (schemas `g_0`..`g_3`, scale 1 each); every")
+                    .append(" transaction is TPC-B-like on one set chosen at random, so it belongs")
+                    .append(" to one group; with G groups, group i replicates the sets j with j")
+                    .append(" mod G = i. Per run: a fresh replica loaded with the primary's rows,")
+                    .append(" pgdolt started with G groups, a warm-up, then a held backlog")
+                    .append(" (2 pgbench clients) timed from letting go to all of it on the")
+                    .append(" replica, and from 30% to 95% of it. While it drains: how busy the")
+                    .append(" whole machine was, and the CPU cores used by the job, the replica")
+                    .append(" server and the primary server (whose walsenders decode the WAL once")
+                    .append(" per slot).\n\n")
+                    .append(
+                            "| replica | groups | backlog | txn/s (whole backlog) | txn/s (30–95%)"
+                                    + " |")
+                    .append(" vs 1 group | machine busy | cores: job / replica / primary |")
+                    .append(" check |\n")
+                    .append("|---|---:|---:|---:|---:|---:|---:|---|---|\n");
+            for (GroupScaling.Row r : groupRows) {
+                GroupScaling.Row one =
+                        groupRows.stream()
+                                .filter(o -> o.kind.equals(r.kind) && o.groups == 1)
+                                .findFirst()
+                                .orElse(null);
+                md.append("| ")
+                        .append(
+                                r.kind.equals("doltgres")
+                                        ? r.separate ? "Doltgres, a database per group" : "Doltgres"
+                                        : "PostgreSQL")
+                        .append(" | ")
+                        .append(r.groups)
+                        .append(" | ")
+                        .append(r.backlog)
+                        .append(" | ")
+                        .append(fmt(r.txnRate, 1))
+                        .append(" | ")
+                        .append(fmt(r.windowRate, 1))
+                        .append(" | ")
+                        .append(ratio(r.txnRate, one == null ? Double.NaN : one.txnRate))
+                        .append(" | ")
+                        .append(fmt(r.machineBusy * 100, 0))
+                        .append("% | ")
+                        .append(fmt(r.jobCores, 2))
+                        .append(" / ")
+                        .append(fmt(r.replicaCores, 2))
+                        .append(" / ")
+                        .append(fmt(r.primaryCores, 2))
+                        .append(" | ")
+                        .append(r.failure != null ? "**FAILED**: " + r.failure : r.check)
+                        .append(" |\n");
+            }
+        }
         md.append("\n## Lag over time\n\n")
                 .append("![lag at ")
                 .append(settings.lagRate())
@@ -1609,7 +1721,7 @@ public final class ReplicationBenchmark {
         return sb.toString();
     }
 
-    private void say(String format, Object... args) {
+    void say(String format, Object... args) {
         String line =
                 String.format(Locale.ROOT, "%tT ", System.currentTimeMillis())
                         + String.format(Locale.ROOT, format, args);

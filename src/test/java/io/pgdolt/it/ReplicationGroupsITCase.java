@@ -24,6 +24,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -236,6 +237,92 @@ class ReplicationGroupsITCase {
             }
         } catch (java.sql.SQLException e) {
             throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Each group into a database of its own ({@code groups[].replica_url}): each database holds its
+     * group's tables, its group's progress row and, on Doltgres, its group's commits only.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"doltgres", "postgres"})
+    void groupsIntoDatabasesOfTheirOwn(String kind) throws Exception {
+        try (ReplicationFixture f =
+                ReplicationFixture.create(
+                        kind,
+                        "groupdbs",
+                        List.of(),
+                        DDL_ACCT,
+                        DDL_LEDGER,
+                        "INSERT INTO acct SELECT g, 1000 FROM generate_series(1, 20) g")) {
+            io.pgdolt.testing.Db second = f.replica.withDatabase(f.name + "_stock");
+            f.replica.withDatabase("postgres").exec("CREATE DATABASE " + second.database());
+            f.primary.exec(DDL_STOCK, "INSERT INTO stock VALUES (1, 10, 'one'), (2, 20, 'two')");
+            second.exec(DDL_STOCK, "INSERT INTO stock VALUES (1, 10, 'one'), (2, 20, 'two')");
+            if ("doltgres".equals(kind)) {
+                f.replica.exec("SELECT dolt_commit('-A', '-m', 'test set-up')");
+                second.exec("SELECT dolt_commit('-A', '-m', 'test set-up')");
+            }
+            String ga = f.name + "_ga";
+            String gb = f.name + "_gb";
+            f.primary.exec(
+                    "CREATE PUBLICATION " + ga + " FOR TABLE acct, ledger",
+                    "CREATE PUBLICATION " + gb + " FOR TABLE stock",
+                    "SELECT pg_create_logical_replication_slot('" + ga + "', 'pgoutput')",
+                    "SELECT pg_create_logical_replication_slot('" + gb + "', 'pgoutput')");
+            f.withGroups(
+                    "  - name: ga",
+                    "    slot_name: " + ga,
+                    "  - name: gb",
+                    "    slot_name: " + gb,
+                    "    replica_url: " + second.url());
+            f.start(StreamExecutionEnvironment.getExecutionEnvironment());
+            long last;
+            try (Connection c = f.primary.connect()) {
+                c.setAutoCommit(false);
+                try (Statement s = c.createStatement()) {
+                    s.executeUpdate("UPDATE acct SET balance = 1 WHERE id = 1");
+                    s.executeUpdate("INSERT INTO ledger VALUES (1, 1, -999, 'to stock')");
+                    s.executeUpdate("UPDATE stock SET qty = 11 WHERE sku = 1");
+                    s.executeUpdate("DELETE FROM stock WHERE sku = 2");
+                }
+                last = ReplicationFixture.currentXid(c);
+                c.commit();
+            }
+            f.awaitApplied(f.name + ".ga", last, APPLY_TIMEOUT);
+            Awaitility.await("group gb applies xid " + last)
+                    .atMost(APPLY_TIMEOUT)
+                    .ignoreExceptions()
+                    .until(
+                            () ->
+                                    String.valueOf(last)
+                                            .equals(
+                                                    second.value(
+                                                            "SELECT xid FROM public.pgdolt_progress"
+                                                                    + " WHERE pipeline_id = '"
+                                                                    + f.name
+                                                                    + ".gb'")));
+            f.assertTablesEqual(List.of("acct", "ledger"));
+            assertThat(second.rows("SELECT sku, qty, name FROM stock ORDER BY sku"))
+                    .isEqualTo(f.primary.rows("SELECT sku, qty, name FROM stock ORDER BY sku"))
+                    .containsExactly(List.of("1", "11", "one"));
+            assertThat(f.replica.rows("SELECT pipeline_id FROM public.pgdolt_progress"))
+                    .containsExactly(List.of(f.name + ".ga"));
+            assertThat(second.rows("SELECT pipeline_id FROM public.pgdolt_progress"))
+                    .containsExactly(List.of(f.name + ".gb"));
+            assertThat(f.verify()).as("pgdolt verify over both databases").isZero();
+            if ("doltgres".equals(kind)) {
+                assertThat(f.doltCommits())
+                        .extracting(ReplicationFixture.DoltCommit::xid)
+                        .containsExactly(last);
+                List<List<String>> secondCommits =
+                        second.rows(
+                                "SELECT message FROM dolt_log WHERE message LIKE 'pgdolt: xid %'");
+                assertThat(secondCommits).hasSize(1);
+                assertThat(secondCommits.get(0).get(0))
+                        .startsWith("pgdolt: xid " + last + " at LSN ")
+                        .contains("pipeline: " + f.name + ".gb");
+            }
         }
     }
 
