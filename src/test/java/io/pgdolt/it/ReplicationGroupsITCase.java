@@ -8,6 +8,7 @@ import io.pgdolt.testing.ReplicationFixture;
 import io.pgdolt.testing.TestFlink;
 import io.pgdolt.testing.TestServers;
 import io.pgdolt.txn.Lsn;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
@@ -19,15 +20,21 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.apache.flink.core.execution.SavepointFormatType;
+import org.apache.flink.runtime.minicluster.MiniCluster;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.test.junit5.InjectMiniCluster;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -76,15 +83,7 @@ class ReplicationGroupsITCase {
                 // replicated one.
                 f.replica.exec("SELECT dolt_commit('-A', '-m', 'test set-up')");
             }
-            String ga = f.name + "_ga";
-            String gb = f.name + "_gb";
-            f.primary.exec(
-                    "CREATE PUBLICATION " + ga + " FOR TABLE acct, ledger",
-                    "CREATE PUBLICATION " + gb + " FOR TABLE stock",
-                    "SELECT pg_create_logical_replication_slot('" + ga + "', 'pgoutput')",
-                    "SELECT pg_create_logical_replication_slot('" + gb + "', 'pgoutput')");
-            f.withGroups(
-                    "  - name: ga", "    slot_name: " + ga, "  - name: gb", "    slot_name: " + gb);
+            twoGroups(f);
             f.start(StreamExecutionEnvironment.getExecutionEnvironment());
 
             List<Written> written = Collections.synchronizedList(new ArrayList<>());
@@ -102,19 +101,7 @@ class ReplicationGroupsITCase {
                 writers.shutdownNow();
             }
             // A last transaction in both groups: once both have applied it, all is applied.
-            long last;
-            try (Connection c = f.primary.connect()) {
-                c.setAutoCommit(false);
-                try (Statement s = c.createStatement()) {
-                    s.executeUpdate("UPDATE acct SET balance = balance + 1 WHERE id = 1");
-                    s.executeUpdate("UPDATE stock SET qty = qty + 1 WHERE sku = 1");
-                }
-                last = ReplicationFixture.currentXid(c);
-                c.commit();
-            }
-            written.add(new Written(last, Set.of("ga", "gb")));
-            f.awaitApplied(f.name + ".ga", last, APPLY_TIMEOUT);
-            f.awaitApplied(f.name + ".gb", last, APPLY_TIMEOUT);
+            long last = markBothGroups(f, written);
 
             f.assertTablesEqual(List.of("acct", "ledger", "stock"));
             assertThat(f.verify()).as("pgdolt verify over both groups").isZero();
@@ -188,6 +175,48 @@ class ReplicationGroupsITCase {
         assertThat(groupsOfXid).isEqualTo(expected);
     }
 
+    /**
+     * Group ga (acct, ledger) and gb (stock), each with its publication and slot; {@code gbLines}
+     * are added to gb's entry.
+     */
+    private static void twoGroups(ReplicationFixture f, String... gbLines) throws Exception {
+        String ga = f.name + "_ga";
+        String gb = f.name + "_gb";
+        f.primary.exec(
+                "CREATE PUBLICATION " + ga + " FOR TABLE acct, ledger",
+                "CREATE PUBLICATION " + gb + " FOR TABLE stock",
+                "SELECT pg_create_logical_replication_slot('" + ga + "', 'pgoutput')",
+                "SELECT pg_create_logical_replication_slot('" + gb + "', 'pgoutput')");
+        List<String> lines =
+                new ArrayList<>(
+                        List.of(
+                                "  - name: ga",
+                                "    slot_name: " + ga,
+                                "  - name: gb",
+                                "    slot_name: " + gb));
+        lines.addAll(List.of(gbLines));
+        f.withGroups(lines.toArray(new String[0]));
+    }
+
+    /** Commits a transaction in both groups and waits until both have applied it. */
+    private static long markBothGroups(ReplicationFixture f, List<Written> written)
+            throws Exception {
+        long last;
+        try (Connection c = f.primary.connect()) {
+            c.setAutoCommit(false);
+            try (Statement s = c.createStatement()) {
+                s.executeUpdate("UPDATE acct SET balance = balance + 1 WHERE id = 1");
+                s.executeUpdate("UPDATE stock SET qty = qty + 1 WHERE sku = 1");
+            }
+            last = ReplicationFixture.currentXid(c);
+            c.commit();
+        }
+        written.add(new Written(last, Set.of("ga", "gb")));
+        f.awaitApplied(f.name + ".ga", last, APPLY_TIMEOUT);
+        f.awaitApplied(f.name + ".gb", last, APPLY_TIMEOUT);
+        return last;
+    }
+
     /** A writer's transactions: group ga only, gb only, or both (about a third each). */
     private static void write(ReplicationFixture f, int writer, List<Written> written) {
         Random random = new Random(writer * 31L + 7);
@@ -241,6 +270,65 @@ class ReplicationGroupsITCase {
     }
 
     /**
+     * Stop with a savepoint in the middle of a stream in both groups, write while the job is down,
+     * restore: each group resumes from its own state, with no transaction lost or applied twice.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"doltgres", "postgres"})
+    void everyGroupResumesFromASavepoint(
+            String kind, @TempDir Path savepoints, @InjectMiniCluster MiniCluster cluster)
+            throws Exception {
+        try (ReplicationFixture f =
+                ReplicationFixture.create(
+                        kind,
+                        "groupsave",
+                        List.of(),
+                        DDL_ACCT,
+                        DDL_LEDGER,
+                        DDL_STOCK,
+                        "INSERT INTO acct SELECT g, 1000 FROM generate_series(1, 20) g",
+                        "INSERT INTO stock SELECT g, 100, 'sku ' || g FROM generate_series(1,"
+                                + " 20) g")) {
+            if ("doltgres".equals(kind)) {
+                f.replica.exec("SELECT dolt_commit('-A', '-m', 'test set-up')");
+            }
+            twoGroups(f);
+            f.start(StreamExecutionEnvironment.getExecutionEnvironment());
+            List<Written> written = Collections.synchronizedList(new ArrayList<>());
+            write(f, 0, written);
+            markBothGroups(f, written);
+            // Stop while transactions of both groups are committing.
+            CompletableFuture<Void> during = CompletableFuture.runAsync(() -> write(f, 1, written));
+            Thread.sleep(200);
+            String savepoint =
+                    f.job()
+                            .stopWithSavepoint(
+                                    false,
+                                    savepoints.toUri().toString(),
+                                    SavepointFormatType.CANONICAL)
+                            .get(2, TimeUnit.MINUTES);
+            during.get(2, TimeUnit.MINUTES);
+            write(f, 2, written);
+            f.startFrom(StreamExecutionEnvironment.getExecutionEnvironment(), savepoint);
+            write(f, 3, written);
+            markBothGroups(f, written);
+
+            assertThat(
+                            cluster.getArchivedExecutionGraph(f.job().getJobID())
+                                    .get()
+                                    .getCheckpointStatsSnapshot()
+                                    .getLatestRestoredCheckpoint())
+                    .as("the resumed job restored the savepoint")
+                    .isNotNull()
+                    .satisfies(r -> assertThat(r.getExternalPath()).isEqualTo(savepoint));
+            f.assertTablesEqual(List.of("acct", "ledger", "stock"));
+            if ("doltgres".equals(kind)) {
+                assertDoltHistory(f, written);
+            }
+        }
+    }
+
+    /**
      * Each group into a database of its own ({@code groups[].replica_url}): each database holds its
      * group's tables, its group's progress row and, on Doltgres, its group's commits only.
      */
@@ -263,19 +351,7 @@ class ReplicationGroupsITCase {
                 f.replica.exec("SELECT dolt_commit('-A', '-m', 'test set-up')");
                 second.exec("SELECT dolt_commit('-A', '-m', 'test set-up')");
             }
-            String ga = f.name + "_ga";
-            String gb = f.name + "_gb";
-            f.primary.exec(
-                    "CREATE PUBLICATION " + ga + " FOR TABLE acct, ledger",
-                    "CREATE PUBLICATION " + gb + " FOR TABLE stock",
-                    "SELECT pg_create_logical_replication_slot('" + ga + "', 'pgoutput')",
-                    "SELECT pg_create_logical_replication_slot('" + gb + "', 'pgoutput')");
-            f.withGroups(
-                    "  - name: ga",
-                    "    slot_name: " + ga,
-                    "  - name: gb",
-                    "    slot_name: " + gb,
-                    "    replica_url: " + second.url());
+            twoGroups(f, "    replica_url: " + second.url());
             f.start(StreamExecutionEnvironment.getExecutionEnvironment());
             long last;
             try (Connection c = f.primary.connect()) {
