@@ -15,6 +15,8 @@
 #     pgdolt-postgres-ckpt groups-doltgres groups-doltgres-dbs groups-postgres
 #   (groups-*: the apply rate with 1, 2 and 4 replication groups; -dbs: a
 #   Doltgres database per group)
+# PGDOLT_BENCH_JOB_JAVA_OPTS adds JVM options to each pgdolt job (e.g. to profile
+# it with -XX:StartFlightRecording=filename=/tmp/job.jfr,settings=profile).
 set -euo pipefail
 shopt -s inherit_errexit
 

@@ -1414,15 +1414,21 @@ public final class ReplicationBenchmark {
      * dir}/job.log.
      */
     Process launchJob(Path dir) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of("java", "-Xmx1g"));
+        // For profiling the job, e.g. -XX:StartFlightRecording=filename=job.jfr
+        String extra = System.getenv("PGDOLT_BENCH_JOB_JAVA_OPTS");
+        if (extra != null && !extra.isBlank()) {
+            cmd.addAll(List.of(extra.trim().split("\\s+")));
+        }
+        cmd.addAll(
+                List.of(
+                        "-jar",
+                        settings.jar().toString(),
+                        "run",
+                        "--config",
+                        dir.resolve("pgdolt.yaml").toString()));
         ProcessBuilder pb =
-                new ProcessBuilder(
-                                "java",
-                                "-Xmx1g",
-                                "-jar",
-                                settings.jar().toString(),
-                                "run",
-                                "--config",
-                                dir.resolve("pgdolt.yaml").toString())
+                new ProcessBuilder(cmd)
                         .redirectErrorStream(true)
                         .redirectOutput(dir.resolve("job.log").toFile());
         pb.environment().put("FLINK_CONF_DIR", dir.resolve("conf").toString());
