@@ -270,6 +270,67 @@ class ReplicationGroupsITCase {
     }
 
     /**
+     * An initial start with groups: each group creates its replica tables and loads its own
+     * snapshot (on Doltgres, a snapshot commit per group holding only its tables), then streams.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"doltgres", "postgres"})
+    void eachGroupLoadsItsOwnInitialSnapshot(String kind) throws Exception {
+        try (ReplicationFixture f =
+                ReplicationFixture.createWithYaml(kind, "groupsnap", List.of(), "")
+                        .withReplicaYaml("create_tables: true")
+                        .withStartupYaml("mode: initial")) {
+            f.primary.exec(
+                    DDL_ACCT,
+                    DDL_LEDGER,
+                    DDL_STOCK,
+                    "INSERT INTO acct SELECT g, 1000 FROM generate_series(1, 300) g",
+                    "INSERT INTO ledger SELECT g, g % 300 + 1, g, 'opening' FROM"
+                            + " generate_series(1, 500) g",
+                    "INSERT INTO stock SELECT g, 100, 'sku ' || g FROM generate_series(1, 200) g");
+            twoGroups(f);
+            f.start(StreamExecutionEnvironment.getExecutionEnvironment());
+            List<Written> written = new ArrayList<>();
+            long last = markBothGroups(f, written);
+
+            f.assertTablesEqual(List.of("acct", "ledger", "stock"));
+            assertThat(f.replica.value("SELECT count(*) FROM ledger")).isEqualTo("500");
+            if ("doltgres".equals(kind)) {
+                Map<String, Set<String>> changed = new HashMap<>();
+                for (List<String> row :
+                        f.replica.rows(
+                                "SELECT commit_hash, table_name FROM dolt_diff WHERE data_change"
+                                        + " AND table_name <> 'public.pgdolt_progress'")) {
+                    changed.computeIfAbsent(row.get(0), h -> new TreeSet<>()).add(row.get(1));
+                }
+                Map<String, Set<String>> snapshotTables = new HashMap<>();
+                for (List<String> row :
+                        f.replica.rows(
+                                "SELECT commit_hash, message FROM dolt_log"
+                                        + " WHERE message LIKE 'pgdolt: initial snapshot%'")) {
+                    String pipeline =
+                            row.get(1)
+                                    .lines()
+                                    .filter(l -> l.startsWith("pipeline: "))
+                                    .findFirst()
+                                    .orElseThrow();
+                    snapshotTables.put(pipeline, changed.get(row.get(0)));
+                }
+                assertThat(snapshotTables)
+                        .isEqualTo(
+                                Map.of(
+                                        "pipeline: " + f.name + ".ga",
+                                        Set.of("public.acct", "public.ledger"),
+                                        "pipeline: " + f.name + ".gb",
+                                        Set.of("public.stock")));
+                assertThat(f.doltCommits())
+                        .extracting(ReplicationFixture.DoltCommit::xid)
+                        .containsExactly(last, last);
+            }
+        }
+    }
+
+    /**
      * Stop with a savepoint in the middle of a stream in both groups, write while the job is down,
      * restore: each group resumes from its own state, with no transaction lost or applied twice.
      */
