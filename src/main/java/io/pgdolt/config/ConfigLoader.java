@@ -237,7 +237,7 @@ public final class ConfigLoader {
                         : new Section("startup", Map.of("mode", root.values.get("startup")));
         start.checkKeys(STARTUP_KEYS);
 
-        List<PipelineConfig.Group> groups = groups(root.values.get("groups"));
+        List<PipelineConfig.Group> groups = groups(root.values.get("groups"), rep);
         String slot;
         List<TableId> tables;
         if (groups.isEmpty()) {
@@ -269,8 +269,8 @@ public final class ConfigLoader {
                         heartbeat(pr.duration("heartbeat_interval", Duration.ofSeconds(10))),
                         primarySslMode(pr.string("sslmode", null)),
                         rootCert(
-                                pr.string("sslrootcert", null),
-                                "postgres_replication.sslrootcert"));
+                                pr.string("sslrootcert", null), "postgres_replication.sslrootcert"),
+                        "postgres_replication");
 
         ReplicaKind kind;
         String kindText = rep.string("kind", "doltgres").toLowerCase(Locale.ROOT);
@@ -357,27 +357,6 @@ public final class ConfigLoader {
         }
         Pipeline pipeline =
                 new Pipeline(id, interval, parallelism, delay, pipe.string("checkpoint_dir", null));
-        List<PipelineConfig.Group> withTls = new ArrayList<>();
-        for (PipelineConfig.Group g : groups) {
-            String groupUrl = g.replicaUrl();
-            if (groupUrl != null && !groupUrl.startsWith("jdbc:postgresql://")) {
-                throw new ConfigException(
-                        "groups["
-                                + g.name()
-                                + "].replica_url: '"
-                                + redactUrl(groupUrl)
-                                + "' is not a jdbc:postgresql:// URL");
-            }
-            // A group's replica URL takes the TLS settings of the replica section.
-            withTls.add(
-                    new PipelineConfig.Group(
-                            g.name(),
-                            g.slotName(),
-                            g.publicationName(),
-                            g.tables(),
-                            groupUrl == null ? null : withTls(groupUrl, rep)));
-        }
-        groups = withTls;
         return new PipelineConfig(primary, replica, pipeline, startup(start), groups);
     }
 
@@ -415,7 +394,7 @@ public final class ConfigLoader {
      * {@code groups}: a list of replication groups, each with a unique name, slot and publication.
      * Whether their tables are disjoint is checked against the publications at start-up.
      */
-    private List<PipelineConfig.Group> groups(Object raw) {
+    private List<PipelineConfig.Group> groups(Object raw, Section rep) {
         if (raw == null) {
             return List.of();
         }
@@ -457,13 +436,22 @@ public final class ConfigLoader {
                                 + publication
                                 + "' belongs to another group too");
             }
+            String url = g.string("replica_url", null);
+            if (url != null && !url.startsWith("jdbc:postgresql://")) {
+                throw new ConfigException(
+                        where
+                                + ".replica_url: '"
+                                + redactUrl(url)
+                                + "' is not a jdbc:postgresql:// URL");
+            }
             groups.add(
                     new PipelineConfig.Group(
                             name,
                             slot,
                             publication,
                             tables(g.values.get("tables"), where + ".tables"),
-                            g.string("replica_url", null)));
+                            // The replica section's TLS settings apply to every group's URL.
+                            url == null ? null : withTls(url, rep)));
             i++;
         }
         return groups;

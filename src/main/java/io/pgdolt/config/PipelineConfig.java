@@ -52,7 +52,8 @@ public record PipelineConfig(
                         g.tables,
                         primary.heartbeatInterval,
                         primary.sslMode,
-                        primary.sslRootCert);
+                        primary.sslRootCert,
+                        "groups[" + g.name + "]");
         Replica r =
                 g.replicaUrl == null
                         ? replica
@@ -98,7 +99,13 @@ public record PipelineConfig(
         }
     }
 
-    /** The source: Doltgres's {@code postgres_replication} stanza plus our additions. */
+    /**
+     * The source: Doltgres's {@code postgres_replication} stanza plus our additions.
+     *
+     * @param section where the slot, publication and tables are configured ({@code
+     *     postgres_replication}, or {@code groups[name]} for a replication group): errors name
+     *     those keys through {@link #key}
+     */
     public record Primary(
             String host,
             int port,
@@ -110,10 +117,16 @@ public record PipelineConfig(
             List<TableId> tables,
             Duration heartbeatInterval,
             String sslMode,
-            String sslRootCert)
+            String sslRootCert,
+            String section)
             implements Serializable {
         public Primary {
             tables = List.copyOf(tables);
+        }
+
+        /** The full name of configuration key {@code name} of the slot's section. */
+        public String key(String name) {
+            return section + "." + name;
         }
 
         /**

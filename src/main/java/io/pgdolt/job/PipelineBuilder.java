@@ -75,8 +75,8 @@ public final class PipelineBuilder {
         // Fail fast on every group's publication before touching any replica.
         List<PipelineConfig> streams = config.streams();
         List<SourceTables> published = new ArrayList<>();
-        for (int i = 0; i < streams.size(); i++) {
-            published.add(checkGroup(config.groups().get(i), streams.get(i)));
+        for (PipelineConfig stream : streams) {
+            published.add(PostgresCdcSource.checkPrimary(stream.primary()));
         }
         checkDisjoint(config.groups(), published);
         for (int i = 0; i < streams.size(); i++) {
@@ -86,23 +86,6 @@ public final class PipelineBuilder {
                     published.get(i),
                     "-" + config.groups().get(i).name(),
                     restoring);
-        }
-    }
-
-    /** The group's slot and publication, with errors naming the group's keys. */
-    static SourceTables checkGroup(PipelineConfig.Group group, PipelineConfig stream) {
-        try {
-            return PostgresCdcSource.checkPrimary(stream.primary());
-        } catch (ConfigException e) {
-            String where = "groups[" + group.name() + "].";
-            throw new ConfigException(
-                    e.getMessage()
-                            .replace("postgres_replication.slot_name", where + "slot_name")
-                            .replace(
-                                    "postgres_replication.publication_name",
-                                    where + "publication_name")
-                            .replace("postgres_replication.tables", where + "tables"),
-                    e);
         }
     }
 

@@ -353,7 +353,8 @@ public final class StartPosition {
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
                     throw new ConfigException(
-                            "postgres_replication.slot_name: the primary has no replication slot '"
+                            p.key("slot_name")
+                                    + ": the primary has no replication slot '"
                                     + p.slotName()
                                     + "'");
                 }

@@ -129,7 +129,8 @@ public final class PostgresCdcSource {
                 try (ResultSet rs = ps.executeQuery()) {
                     if (!rs.next()) {
                         throw new ConfigException(
-                                "postgres_replication.slot_name: the primary has no replication"
+                                p.key("slot_name")
+                                        + ": the primary has no replication"
                                         + " slot '"
                                         + p.slotName()
                                         + "'; create it with SELECT"
@@ -139,7 +140,8 @@ public final class PostgresCdcSource {
                     }
                     if (!"pgoutput".equals(rs.getString(1))) {
                         throw new ConfigException(
-                                "postgres_replication.slot_name: slot '"
+                                p.key("slot_name")
+                                        + ": slot '"
                                         + p.slotName()
                                         + "' uses plugin "
                                         + rs.getString(1)
@@ -147,7 +149,8 @@ public final class PostgresCdcSource {
                     }
                     if (!p.database().equals(rs.getString(2))) {
                         throw new ConfigException(
-                                "postgres_replication.slot_name: slot '"
+                                p.key("slot_name")
+                                        + ": slot '"
                                         + p.slotName()
                                         + "' belongs to database "
                                         + rs.getString(2)
@@ -178,7 +181,8 @@ public final class PostgresCdcSource {
             }
             if (!exists) {
                 throw new ConfigException(
-                        "postgres_replication.publication_name: the primary has no publication '"
+                        p.key("publication_name")
+                                + ": the primary has no publication '"
                                 + p.publicationName()
                                 + "'; create it with CREATE PUBLICATION "
                                 + TableId.quote(p.publicationName())
@@ -187,7 +191,8 @@ public final class PostgresCdcSource {
             if (p.tables().isEmpty()) {
                 if (published.isEmpty()) {
                     throw new ConfigException(
-                            "postgres_replication.publication_name: publication '"
+                            p.key("publication_name")
+                                    + ": publication '"
                                     + p.publicationName()
                                     + "' holds no tables");
                 }
@@ -196,7 +201,8 @@ public final class PostgresCdcSource {
             for (TableId t : p.tables()) {
                 if (!published.contains(t)) {
                     throw new ConfigException(
-                            "postgres_replication.tables: table "
+                            p.key("tables")
+                                    + ": table "
                                     + t
                                     + " is not in publication '"
                                     + p.publicationName()

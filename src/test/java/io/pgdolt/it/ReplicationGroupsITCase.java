@@ -25,7 +25,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import org.apache.flink.core.execution.SavepointFormatType;
 import org.apache.flink.runtime.minicluster.MiniCluster;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.InjectMiniCluster;
@@ -67,22 +66,7 @@ class ReplicationGroupsITCase {
     @ParameterizedTest
     @ValueSource(strings = {"doltgres", "postgres"})
     void twoGroupsApplyInParallelAndSplitCrossGroupTransactions(String kind) throws Exception {
-        try (ReplicationFixture f =
-                ReplicationFixture.create(
-                        kind,
-                        "groups",
-                        List.of(),
-                        DDL_ACCT,
-                        DDL_LEDGER,
-                        DDL_STOCK,
-                        "INSERT INTO acct SELECT g, 1000 FROM generate_series(1, 20) g",
-                        "INSERT INTO stock SELECT g, 100, 'sku ' || g FROM generate_series(1,"
-                                + " 20) g")) {
-            if ("doltgres".equals(kind)) {
-                // The replica's starting rows as a commit of their own, not part of the first
-                // replicated one.
-                f.replica.exec("SELECT dolt_commit('-A', '-m', 'test set-up')");
-            }
+        try (ReplicationFixture f = withAccountsAndStock(kind, "groups")) {
             twoGroups(f);
             f.start(StreamExecutionEnvironment.getExecutionEnvironment());
 
@@ -173,6 +157,29 @@ class ReplicationGroupsITCase {
             expected.put(w.xid(), new TreeSet<>(w.groups()));
         }
         assertThat(groupsOfXid).isEqualTo(expected);
+    }
+
+    /**
+     * acct, ledger and stock on both sides, 20 accounts and 20 SKUs, unpublished; on Doltgres the
+     * replica's starting rows are a commit of their own, not part of the first replicated one.
+     */
+    private static ReplicationFixture withAccountsAndStock(String kind, String prefix)
+            throws Exception {
+        ReplicationFixture f =
+                ReplicationFixture.create(
+                        kind,
+                        prefix,
+                        List.of(),
+                        DDL_ACCT,
+                        DDL_LEDGER,
+                        DDL_STOCK,
+                        "INSERT INTO acct SELECT g, 1000 FROM generate_series(1, 20) g",
+                        "INSERT INTO stock SELECT g, 100, 'sku ' || g FROM generate_series(1,"
+                                + " 20) g");
+        if ("doltgres".equals(kind)) {
+            f.replica.exec("SELECT dolt_commit('-A', '-m', 'test set-up')");
+        }
+        return f;
     }
 
     /**
@@ -339,20 +346,7 @@ class ReplicationGroupsITCase {
     void everyGroupResumesFromASavepoint(
             String kind, @TempDir Path savepoints, @InjectMiniCluster MiniCluster cluster)
             throws Exception {
-        try (ReplicationFixture f =
-                ReplicationFixture.create(
-                        kind,
-                        "groupsave",
-                        List.of(),
-                        DDL_ACCT,
-                        DDL_LEDGER,
-                        DDL_STOCK,
-                        "INSERT INTO acct SELECT g, 1000 FROM generate_series(1, 20) g",
-                        "INSERT INTO stock SELECT g, 100, 'sku ' || g FROM generate_series(1,"
-                                + " 20) g")) {
-            if ("doltgres".equals(kind)) {
-                f.replica.exec("SELECT dolt_commit('-A', '-m', 'test set-up')");
-            }
+        try (ReplicationFixture f = withAccountsAndStock(kind, "groupsave")) {
             twoGroups(f);
             f.start(StreamExecutionEnvironment.getExecutionEnvironment());
             List<Written> written = Collections.synchronizedList(new ArrayList<>());
@@ -361,27 +355,14 @@ class ReplicationGroupsITCase {
             // Stop while transactions of both groups are committing.
             CompletableFuture<Void> during = CompletableFuture.runAsync(() -> write(f, 1, written));
             Thread.sleep(200);
-            String savepoint =
-                    f.job()
-                            .stopWithSavepoint(
-                                    false,
-                                    savepoints.toUri().toString(),
-                                    SavepointFormatType.CANONICAL)
-                            .get(2, TimeUnit.MINUTES);
+            String savepoint = f.stopWithSavepoint(savepoints);
             during.get(2, TimeUnit.MINUTES);
             write(f, 2, written);
             f.startFrom(StreamExecutionEnvironment.getExecutionEnvironment(), savepoint);
             write(f, 3, written);
             markBothGroups(f, written);
 
-            assertThat(
-                            cluster.getArchivedExecutionGraph(f.job().getJobID())
-                                    .get()
-                                    .getCheckpointStatsSnapshot()
-                                    .getLatestRestoredCheckpoint())
-                    .as("the resumed job restored the savepoint")
-                    .isNotNull()
-                    .satisfies(r -> assertThat(r.getExternalPath()).isEqualTo(savepoint));
+            f.assertRestoredFrom(cluster, savepoint);
             f.assertTablesEqual(List.of("acct", "ledger", "stock"));
             if ("doltgres".equals(kind)) {
                 assertDoltHistory(f, written);

@@ -14,7 +14,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.JobStatus;
-import org.apache.flink.core.execution.SavepointFormatType;
 import org.apache.flink.runtime.minicluster.MiniCluster;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.InjectMiniCluster;
@@ -72,7 +71,7 @@ class SavepointResumeITCase {
                                     }
                                 });
                 Thread.sleep(300);
-                savepoint = stopWithSavepoint(f, savepoints);
+                savepoint = f.stopWithSavepoint(savepoints);
                 assertThat(f.job().getJobStatus().get()).isEqualTo(JobStatus.FINISHED);
                 during.get(2, TimeUnit.MINUTES);
                 // Written while the job is down.
@@ -85,14 +84,7 @@ class SavepointResumeITCase {
             List<Long> xids = w.xids();
             f.awaitApplied(xids.get(xids.size() - 1), Duration.ofMinutes(4));
             f.assertTablesEqual();
-            assertThat(
-                            cluster.getArchivedExecutionGraph(f.job().getJobID())
-                                    .get()
-                                    .getCheckpointStatsSnapshot()
-                                    .getLatestRestoredCheckpoint())
-                    .as("the resumed job restored the savepoint")
-                    .isNotNull()
-                    .satisfies(r -> assertThat(r.getExternalPath()).isEqualTo(savepoint));
+            f.assertRestoredFrom(cluster, savepoint);
             if ("doltgres".equals(kind)) {
                 List<DoltCommit> commits = f.doltCommits();
                 assertThat(commits).extracting(DoltCommit::xid).containsExactlyElementsOf(xids);
@@ -128,7 +120,7 @@ class SavepointResumeITCase {
                 // stream position is past the open transaction's change.
                 w.run(c, 20);
                 f.awaitApplied(w.xids().get(w.xids().size() - 1), Duration.ofMinutes(2));
-                String savepoint = stopWithSavepoint(f, savepoints);
+                String savepoint = f.stopWithSavepoint(savepoints);
                 try (java.sql.Statement st = open.createStatement()) {
                     st.execute(
                             "INSERT INTO events (id, kind, payload) VALUES (9000002, 'late',"
@@ -146,11 +138,5 @@ class SavepointResumeITCase {
                     .isEqualTo("early,late");
             f.assertTablesEqual();
         }
-    }
-
-    private static String stopWithSavepoint(ReplicationFixture f, Path dir) throws Exception {
-        return f.job()
-                .stopWithSavepoint(false, dir.toUri().toString(), SavepointFormatType.CANONICAL)
-                .get(2, TimeUnit.MINUTES);
     }
 }

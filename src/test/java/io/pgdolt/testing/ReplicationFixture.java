@@ -258,6 +258,29 @@ public final class ReplicationFixture implements AutoCloseable {
         return job;
     }
 
+    /** Stops the running job with a canonical savepoint under {@code dir}; returns its path. */
+    public String stopWithSavepoint(java.nio.file.Path dir) throws Exception {
+        return job.stopWithSavepoint(
+                        false,
+                        dir.toUri().toString(),
+                        org.apache.flink.core.execution.SavepointFormatType.CANONICAL)
+                .get(2, java.util.concurrent.TimeUnit.MINUTES);
+    }
+
+    /** Asserts the running job was restored from {@code savepoint}. */
+    public void assertRestoredFrom(
+            org.apache.flink.runtime.minicluster.MiniCluster cluster, String savepoint)
+            throws Exception {
+        assertThat(
+                        cluster.getArchivedExecutionGraph(job.getJobID())
+                                .get()
+                                .getCheckpointStatsSnapshot()
+                                .getLatestRestoredCheckpoint())
+                .as("the resumed job restored the savepoint")
+                .isNotNull()
+                .satisfies(r -> assertThat(r.getExternalPath()).isEqualTo(savepoint));
+    }
+
     /** Waits until the replica has applied the primary transaction {@code xid}. */
     public void awaitApplied(long xid, Duration timeout) {
         awaitApplied(name, xid, timeout);
