@@ -5,6 +5,7 @@ import io.pgdolt.config.PipelineConfig.Primary;
 import io.pgdolt.config.PipelineConfig.Replica;
 import io.pgdolt.config.PipelineConfig.ReplicaKind;
 import io.pgdolt.txn.TableId;
+import io.pgdolt.txn.TransactionAssembler;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -122,7 +123,8 @@ public final class ConfigLoader {
                     "checkpoint_interval",
                     "parallelism",
                     "slot_confirm_delay_checkpoints",
-                    "checkpoint_dir");
+                    "checkpoint_dir",
+                    "transaction_chunk_rows");
 
     private static final Set<String> STARTUP_KEYS =
             Set.of(
@@ -355,8 +357,20 @@ public final class ConfigLoader {
             throw new ConfigException(
                     "pipeline.slot_confirm_delay_checkpoints: must be between 0 and 100");
         }
+        int chunkRows =
+                pipe.integer("transaction_chunk_rows", TransactionAssembler.DEFAULT_CHUNK_ROWS);
+        if (chunkRows < 100 || chunkRows > 1_000_000) {
+            throw new ConfigException(
+                    "pipeline.transaction_chunk_rows: must be between 100 and 1000000");
+        }
         Pipeline pipeline =
-                new Pipeline(id, interval, parallelism, delay, pipe.string("checkpoint_dir", null));
+                new Pipeline(
+                        id,
+                        interval,
+                        parallelism,
+                        delay,
+                        pipe.string("checkpoint_dir", null),
+                        chunkRows);
         return new PipelineConfig(primary, replica, pipeline, startup(start), groups);
     }
 

@@ -74,7 +74,8 @@ public record PipelineConfig(
                         pipeline.checkpointInterval,
                         pipeline.parallelism,
                         pipeline.slotConfirmDelayCheckpoints,
-                        pipeline.checkpointDir);
+                        pipeline.checkpointDir,
+                        pipeline.transactionChunkRows);
         return new PipelineConfig(p, r, pl, startup, List.of());
     }
 
@@ -215,13 +216,20 @@ public record PipelineConfig(
         CHECKPOINT
     }
 
-    /** Job-level settings. */
+    /**
+     * Job-level settings.
+     *
+     * @param transactionChunkRows a source transaction with more row changes than this is staged on
+     *     the replica in chunks of this many while it streams, instead of passing through
+     *     checkpoint state whole
+     */
     public record Pipeline(
             String id,
             Duration checkpointInterval,
             int parallelism,
             int slotConfirmDelayCheckpoints,
-            String checkpointDir)
+            String checkpointDir,
+            int transactionChunkRows)
             implements Serializable {}
 
     /** Where a pipeline without Flink state and without progress on the replica starts. */

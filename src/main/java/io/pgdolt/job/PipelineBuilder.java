@@ -8,10 +8,10 @@ import io.pgdolt.snapshot.StartPosition;
 import io.pgdolt.snapshot.StartReport;
 import io.pgdolt.source.PostgresCdcSource;
 import io.pgdolt.source.SourceTables;
+import io.pgdolt.txn.Assembled;
 import io.pgdolt.txn.ChangeEvent;
 import io.pgdolt.txn.CodecTypeInfo;
 import io.pgdolt.txn.Lsn;
-import io.pgdolt.txn.SourceTransaction;
 import io.pgdolt.txn.TableId;
 import io.pgdolt.txn.TransactionAssembler;
 import io.pgdolt.txn.TransactionBoundary;
@@ -146,7 +146,7 @@ public final class PipelineBuilder {
                         .setParallelism(parallelism)
                         .setMaxParallelism(MAX_PARALLELISM);
         String suffix = uidSuffix.isEmpty() ? "" : " " + uidSuffix.substring(1);
-        DataStream<SourceTransaction> transactions =
+        DataStream<Assembled> transactions =
                 changes.process(new TransactionBoundary(), CodecTypeInfo.CHANGE_EVENT)
                         .name("transaction-boundary" + suffix)
                         .uid(BOUNDARY_UID + uidSuffix)
@@ -154,7 +154,11 @@ public final class PipelineBuilder {
                         .setParallelism(1)
                         .setMaxParallelism(MAX_PARALLELISM)
                         .keyBy(new TransactionKey(), Types.TUPLE(Types.LONG, Types.LONG))
-                        .process(new TransactionAssembler(), CodecTypeInfo.SOURCE_TRANSACTION)
+                        .process(
+                                new TransactionAssembler(
+                                        config.pipeline().transactionChunkRows(),
+                                        TransactionAssembler.DEFAULT_CHUNK_BYTES),
+                                CodecTypeInfo.ASSEMBLED)
                         .name("transaction-assembler" + suffix)
                         .uid(ASSEMBLER_UID + uidSuffix)
                         .setParallelism(parallelism)

@@ -77,15 +77,43 @@ public final class DoltgresDialect implements ReplicaDialect {
 
     @Override
     public String commit(
-            Connection connection, java.util.List<SourceTransaction> txns, String pipelineId)
+            Connection connection,
+            java.util.List<SourceTransaction> txns,
+            Map<TableId, Long> perTable,
+            String pipelineId)
             throws SQLException {
         if (!commitPerTransaction) {
             connection.commit();
             return null;
         }
         SourceTransaction last = txns.get(txns.size() - 1);
-        String message = txns.size() == 1 ? message(last, pipelineId) : message(txns, pipelineId);
+        String message =
+                txns.size() == 1
+                        ? message(last, perTable, pipelineId)
+                        : message(txns, perTable, pipelineId);
         return doltCommit(connection, message, last.commitTime());
+    }
+
+    /**
+     * Lists {@code table} in {@code dolt_ignore}: {@code dolt_commit -A} then never stages it, and
+     * it stays in the working set. (The pattern row itself is committed with the next commit.)
+     */
+    @Override
+    public void excludeFromVersioning(Connection connection, String table) throws SQLException {
+        try (PreparedStatement find =
+                connection.prepareStatement("SELECT 1 FROM dolt_ignore WHERE pattern = ?")) {
+            find.setString(1, table);
+            try (ResultSet rs = find.executeQuery()) {
+                if (rs.next()) {
+                    return;
+                }
+            }
+        }
+        try (PreparedStatement insert =
+                connection.prepareStatement("INSERT INTO dolt_ignore VALUES (?, true)")) {
+            insert.setString(1, table);
+            insert.executeUpdate();
+        }
     }
 
     /** The initial snapshot (or a from-lsn start) is one Dolt commit of its own. */
@@ -134,6 +162,13 @@ public final class DoltgresDialect implements ReplicaDialect {
      * its commit LSN and time, in commit order.
      */
     static String message(java.util.List<SourceTransaction> txns, String pipelineId) {
+        return message(txns, countPerTable(txns), pipelineId);
+    }
+
+    static String message(
+            java.util.List<SourceTransaction> txns,
+            Map<TableId, Long> perTable,
+            String pipelineId) {
         SourceTransaction first = txns.get(0);
         SourceTransaction last = txns.get(txns.size() - 1);
         StringBuilder sb = new StringBuilder();
@@ -147,7 +182,7 @@ public final class DoltgresDialect implements ReplicaDialect {
                 .append(first.commitLsn())
                 .append("..")
                 .append(last.commitLsn());
-        appendBody(sb, last, pipelineId, txns);
+        appendBody(sb, last, pipelineId, txns, perTable);
         sb.append("\ntransactions (xid, commit LSN, source commit time):");
         for (SourceTransaction t : txns) {
             sb.append("\n  ")
@@ -162,10 +197,25 @@ public final class DoltgresDialect implements ReplicaDialect {
 
     /** First line names xid and LSN; the body says where the commit came from and what it holds. */
     static String message(SourceTransaction txn, String pipelineId) {
+        return message(txn, countPerTable(java.util.List.of(txn)), pipelineId);
+    }
+
+    static String message(SourceTransaction txn, Map<TableId, Long> perTable, String pipelineId) {
         StringBuilder sb = new StringBuilder();
         sb.append("pgdolt: xid ").append(txn.xid()).append(" at LSN ").append(txn.commitLsn());
-        appendBody(sb, txn, pipelineId, java.util.List.of(txn));
+        appendBody(sb, txn, pipelineId, java.util.List.of(txn), perTable);
         return sb.toString();
+    }
+
+    /** Row changes per table of inline transactions. */
+    static Map<TableId, Long> countPerTable(java.util.List<SourceTransaction> txns) {
+        Map<TableId, Long> perTable = new java.util.HashMap<>();
+        for (SourceTransaction t : txns) {
+            for (RowChange c : t.changes()) {
+                perTable.merge(c.table(), 1L, Long::sum);
+            }
+        }
+        return perTable;
     }
 
     /** Source commit time of {@code last}, pipeline, and the changes per table of {@code txns}. */
@@ -173,14 +223,11 @@ public final class DoltgresDialect implements ReplicaDialect {
             StringBuilder sb,
             SourceTransaction last,
             String pipelineId,
-            java.util.List<SourceTransaction> txns) {
-        Map<TableId, Integer> perTable = new TreeMap<>();
+            java.util.List<SourceTransaction> txns,
+            Map<TableId, Long> perTable) {
         long changes = 0;
         for (SourceTransaction t : txns) {
-            for (RowChange c : t.changes()) {
-                perTable.merge(c.table(), 1, Integer::sum);
-            }
-            changes += t.changes().size();
+            changes += t.changeCount();
         }
         sb.append("\n\nsource-commit-time: ")
                 .append(last.commitTime().truncatedTo(ChronoUnit.MICROS))
@@ -188,6 +235,7 @@ public final class DoltgresDialect implements ReplicaDialect {
                 .append(pipelineId)
                 .append("\nchanges: ")
                 .append(changes);
-        perTable.forEach((t, n) -> sb.append("\n  ").append(t).append(": ").append(n));
+        new TreeMap<>(perTable)
+                .forEach((t, n) -> sb.append("\n  ").append(t).append(": ").append(n));
     }
 }

@@ -26,7 +26,10 @@ public final class PostgresDialect implements ReplicaDialect {
 
     @Override
     public String commit(
-            Connection connection, java.util.List<SourceTransaction> txns, String pipelineId)
+            Connection connection,
+            java.util.List<SourceTransaction> txns,
+            java.util.Map<io.pgdolt.txn.TableId, Long> perTable,
+            String pipelineId)
             throws SQLException {
         connection.commit();
         return null;

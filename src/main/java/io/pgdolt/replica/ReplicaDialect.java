@@ -44,10 +44,22 @@ public interface ReplicaDialect extends Serializable {
      * Commits the open replica transaction, which already holds the data changes of {@code txns}
      * (one source transaction, or a checkpoint's in commit order) and the progress row.
      *
+     * @param perTable how many row changes of {@code txns} each table got (staged transactions
+     *     carry no changes of their own to count)
      * @return the Dolt commit hash, or {@code null} where the replica has none
      */
-    String commit(Connection connection, java.util.List<SourceTransaction> txns, String pipelineId)
+    String commit(
+            Connection connection,
+            java.util.List<SourceTransaction> txns,
+            java.util.Map<io.pgdolt.txn.TableId, Long> perTable,
+            String pipelineId)
             throws SQLException;
+
+    /**
+     * Keeps {@code table}, which the job is about to create in the public schema for its own
+     * bookkeeping, out of versioned commits. Nothing to do on a replica without versions.
+     */
+    default void excludeFromVersioning(Connection connection, String table) throws SQLException {}
 
     /**
      * Commits the open replica transaction for a starting point of the pipeline (the initial

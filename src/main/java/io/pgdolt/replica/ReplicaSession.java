@@ -5,6 +5,7 @@ import io.pgdolt.txn.Lsn;
 import io.pgdolt.txn.RowChange;
 import io.pgdolt.txn.SourceTransaction;
 import io.pgdolt.txn.TableId;
+import io.pgdolt.txn.TransactionChunk;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -90,7 +91,7 @@ public final class ReplicaSession implements AutoCloseable {
         this.policy = policy;
     }
 
-    /** Connects, and creates the progress table if the replica has none yet. */
+    /** Connects, and creates the progress and staging tables if the replica has none yet. */
     public static ReplicaSession open(
             String url,
             String user,
@@ -120,6 +121,7 @@ public final class ReplicaSession implements AutoCloseable {
                     st.execute(PROGRESS_TABLE_DDL);
                 }
             }
+            StagingTable.ensure(c, dialect);
             c.setAutoCommit(false);
             return new ReplicaSession(c, dialect, pipelineId, policy);
         } catch (SQLException | RuntimeException e) {
@@ -133,7 +135,7 @@ public final class ReplicaSession implements AutoCloseable {
     }
 
     /** A new connection to the replica, in autocommit mode. */
-    static Connection connect(String url, String user, Secret password, String pipelineId)
+    public static Connection connect(String url, String user, Secret password, String pipelineId)
             throws SQLException {
         Properties props = new Properties();
         props.setProperty("user", user);
@@ -333,82 +335,193 @@ public final class ReplicaSession implements AutoCloseable {
             throws ApplyException {
         ambiguousFailure = false;
         Pipe pipe = new Pipe(pipelined);
-        SourceTransaction current = txns.get(0);
-        TableId table = null;
-        String sql = null;
+        At at = new At(txns.get(0));
         try {
             // Schema changes first, each committed on its own: Doltgres commits the open
             // transaction at DDL, so DDL inside it would break atomicity. Each is idempotent, so
             // a retry after a failure further on finds it done.
             for (SourceTransaction txn : txns) {
-                current = txn;
-                for (RowChange c : txn.changes()) {
+                at.txn = txn;
+                for (RowChange c : txn.isStaged() ? txn.staged().schemaChanges() : txn.changes()) {
                     if (!c.op().isRow()) {
-                        table = c.table();
-                        sql = prepareSchema(c);
+                        at.table = c.table();
+                        at.sql = prepareSchema(c);
                     }
                 }
             }
-            current = txns.get(0);
-            table = null;
-            sql = null;
+            at.set(txns.get(0), null, null);
             for (String statement : dialect.beginStatements(durable)) {
-                pipe.add(current, null, null, new Bound(statement, List.of()));
+                pipe.add(at.txn, null, null, new Bound(statement, List.of()));
             }
             // The progress row first: a second committer of this pipeline fails on it (on
             // PostgreSQL its row lock also serializes the two); it is checked before the commit.
             SourceTransaction last = txns.get(txns.size() - 1);
             pipe.add(last, null, PROGRESS_TABLE, progressUpdate(last, previous));
-            boolean net = pipelined > 1 && netWorthIt(txns);
-            if (net) {
-                // Net changes per key, several rows per statement (see applyNetChanges).
-                applyNetChanges(txns, pipe);
-            } else {
-                for (SourceTransaction txn : txns) {
-                    current = txn;
-                    List<RowChange> changes = txn.changes();
-                    int i = 0;
-                    while (i < changes.size()) {
-                        RowChange first = changes.get(i);
-                        table = first.table();
-                        if (!first.op().isRow()) {
-                            pipe.flush();
-                            sql = fillAddedColumn(first);
-                            i++;
-                            continue;
-                        }
-                        if (first.op() == RowChange.Op.TRUNCATE || first.fullRowKey()) {
-                            pipe.flush();
-                            sql = applyAlone(first);
-                            i++;
-                            continue;
-                        }
-                        Bound bound = bind(first);
-                        sql = bound.sql;
-                        Bound second =
-                                i + 1 < changes.size() ? batchable(changes.get(i + 1)) : null;
-                        if (second == null || !second.sql.equals(bound.sql)) {
-                            pipe.add(txn, first, first.table(), bound);
-                            i++;
-                            continue;
-                        }
-                        pipe.flush();
-                        i = executeRun(changes, i, bound, second);
-                    }
+            Map<TableId, Long> perTable = new java.util.HashMap<>();
+            int i = 0;
+            while (i < txns.size()) {
+                if (txns.get(i).isStaged()) {
+                    applyStaged(txns.get(i), pipe, pipelined, at, perTable);
+                    i++;
+                    continue;
                 }
+                int j = i;
+                while (j < txns.size() && !txns.get(j).isStaged()) {
+                    j++;
+                }
+                applyRun(txns.subList(i, j), pipe, pipelined, at, perTable);
+                i = j;
             }
-            current = last;
-            table = null;
+            at.set(last, null, null);
             pipe.flush();
-            sql = "commit";
-            return dialect.commit(connection, txns, pipelineId);
+            at.sql = "commit";
+            return dialect.commit(connection, txns, perTable, pipelineId);
         } catch (PipeException e) {
             rollbackQuietly(e.getCause());
             ambiguousFailure = e.ambiguous;
             throw new ApplyException(e.txn, e.table, e.sql, e.getCause());
         } catch (SQLException | RuntimeException e) {
             rollbackQuietly(e);
-            throw new ApplyException(current, table, sql, e);
+            throw new ApplyException(at.txn, at.table, at.sql, e);
+        }
+    }
+
+    /** Where an apply is, for its error message. */
+    private static final class At {
+        SourceTransaction txn;
+        TableId table;
+        String sql;
+
+        At(SourceTransaction txn) {
+            this.txn = txn;
+        }
+
+        void set(SourceTransaction txn, TableId table, String sql) {
+            this.txn = txn;
+            this.table = table;
+            this.sql = sql;
+        }
+    }
+
+    /** Applies consecutive inline transactions' changes into the open replica transaction. */
+    private void applyRun(
+            List<SourceTransaction> run,
+            Pipe pipe,
+            int pipelined,
+            At at,
+            Map<TableId, Long> perTable)
+            throws SQLException {
+        for (SourceTransaction txn : run) {
+            for (RowChange c : txn.changes()) {
+                perTable.merge(c.table(), 1L, Long::sum);
+            }
+        }
+        if (pipelined > 1 && netWorthIt(run)) {
+            // Net changes per key, several rows per statement (see applyNetChanges).
+            applyNetChanges(run, pipe);
+            return;
+        }
+        for (SourceTransaction txn : run) {
+            at.set(txn, null, null);
+            List<RowChange> changes = txn.changes();
+            int i = 0;
+            while (i < changes.size()) {
+                RowChange first = changes.get(i);
+                at.table = first.table();
+                if (!first.op().isRow()) {
+                    pipe.flush();
+                    at.sql = fillAddedColumn(first);
+                    i++;
+                    continue;
+                }
+                if (first.op() == RowChange.Op.TRUNCATE || first.fullRowKey()) {
+                    pipe.flush();
+                    at.sql = applyAlone(first);
+                    i++;
+                    continue;
+                }
+                Bound bound = bind(first);
+                at.sql = bound.sql;
+                Bound second = i + 1 < changes.size() ? batchable(changes.get(i + 1)) : null;
+                if (second == null || !second.sql.equals(bound.sql)) {
+                    pipe.add(txn, first, first.table(), bound);
+                    i++;
+                    continue;
+                }
+                pipe.flush();
+                i = executeRun(changes, i, bound, second);
+            }
+        }
+    }
+
+    /**
+     * Applies a staged transaction into the open replica transaction: its chunks are read back from
+     * the staging table one at a time (memory holds one chunk, whatever the transaction's size) and
+     * applied in order, then deleted in the same transaction. A missing or unreadable chunk fails
+     * the transaction; it is not retried, since it would fail again.
+     */
+    private void applyStaged(
+            SourceTransaction txn, Pipe pipe, int pipelined, At at, Map<TableId, Long> perTable)
+            throws SQLException {
+        SourceTransaction.Staged staged = txn.staged();
+        long applied = 0;
+        for (int seq = 0; seq < staged.chunks(); seq++) {
+            at.set(txn, StagingTable.TABLE, "reading staged chunk " + seq);
+            pipe.flush();
+            byte[] payload =
+                    StagingTable.read(
+                            connection, pipelineId, txn.xid(), staged.prevCommitLsn(), seq);
+            if (payload == null) {
+                throw new SQLException(
+                        "chunk "
+                                + seq
+                                + " of the "
+                                + staged.chunks()
+                                + " chunks of the staged transaction is missing from "
+                                + StagingTable.TABLE
+                                + " (was the table cleared while the job ran?)",
+                        "XX000");
+            }
+            List<RowChange> chunk;
+            try {
+                chunk = TransactionChunk.decode(payload);
+            } catch (java.io.IOException e) {
+                // No cause: an IOException in the chain would count as transient.
+                throw new SQLException(
+                        "staged chunk " + seq + " cannot be read: " + e.getMessage(), "XX001");
+            }
+            applied += chunk.size();
+            applyRun(List.of(txn.withChanges(chunk)), pipe, pipelined, at, perTable);
+            at.set(txn, null, null);
+        }
+        pipe.flush();
+        if (applied != staged.changeCount()) {
+            throw new SQLException(
+                    "the staged chunks hold "
+                            + applied
+                            + " changes, the transaction has "
+                            + staged.changeCount(),
+                    "XX001");
+        }
+        at.set(txn, StagingTable.TABLE, "deleting the staged chunks");
+        StagingTable.delete(connection, pipelineId, txn.xid(), staged.prevCommitLsn());
+        at.set(txn, null, null);
+    }
+
+    /**
+     * Deletes what is staged for {@code txn}, which the replica already holds (a restore replayed
+     * and staged it again), in a transaction of its own.
+     */
+    public void discardStaged(SourceTransaction txn) throws SQLException {
+        if (!txn.isStaged()) {
+            return;
+        }
+        try {
+            StagingTable.delete(connection, pipelineId, txn.xid(), txn.staged().prevCommitLsn());
+            connection.commit();
+        } catch (SQLException e) {
+            rollbackQuietly(e);
+            throw e;
         }
     }
 
@@ -553,15 +666,20 @@ public final class ReplicaSession implements AutoCloseable {
          * before these changes.
          */
         static NetRows of(List<Item> items) {
-            RowChange first = items.get(0).change;
+            // An INSERT carries no key columns of its own (its key is in its values): the key
+            // comes from the first UPDATE or DELETE. Without one, every INSERT is a row of its
+            // own, in order: the replica's own keys then judge duplicates, as one by one.
+            String[] keyColumns = new String[0];
             String[] columns = new String[0];
             for (Item item : items) {
-                if (item.change.op() != RowChange.Op.DELETE) {
+                if (item.change.op() != RowChange.Op.INSERT && keyColumns.length == 0) {
+                    keyColumns = item.change.keyColumns();
+                }
+                if (item.change.op() != RowChange.Op.DELETE && columns.length == 0) {
                     columns = item.change.columns();
-                    break;
                 }
             }
-            NetRows n = new NetRows(first.keyColumns(), columns);
+            NetRows n = new NetRows(keyColumns, columns);
             int[] keyAt = new int[n.keyColumns.length];
             if (columns.length > 0) {
                 for (int k = 0; k < keyAt.length; k++) {
@@ -571,12 +689,27 @@ public final class ReplicaSession implements AutoCloseable {
                     }
                 }
             }
+            boolean insertsOnly = keyColumns.length == 0;
+            int position = 0;
             for (Item item : items) {
                 RowChange c = item.change;
-                if (!java.util.Arrays.equals(c.keyColumns(), n.keyColumns)
+                boolean insert = c.op() == RowChange.Op.INSERT;
+                if ((!insert && !java.util.Arrays.equals(c.keyColumns(), n.keyColumns))
+                        || (insert
+                                && c.keyColumns().length > 0
+                                && !java.util.Arrays.equals(c.keyColumns(), n.keyColumns))
                         || (c.op() != RowChange.Op.DELETE
                                 && !java.util.Arrays.equals(c.columns(), n.columns))) {
                     return null;
+                }
+                if (insertsOnly) {
+                    if (hasUnchanged(c.values())) {
+                        return null;
+                    }
+                    List<String> slot = List.of("#" + position++);
+                    n.touch(slot, false);
+                    n.rows.put(slot, c.values().clone());
+                    continue;
                 }
                 if (!n.apply(c, keyAt)) {
                     return null;
@@ -589,7 +722,11 @@ public final class ReplicaSession implements AutoCloseable {
             switch (c.op()) {
                 case INSERT:
                     {
-                        List<String> key = List.of(c.keyValues());
+                        String[] keyValues = new String[keyAt.length];
+                        for (int k = 0; k < keyAt.length; k++) {
+                            keyValues[k] = c.values()[keyAt[k]];
+                        }
+                        List<String> key = List.of(keyValues);
                         touch(key, false);
                         if (rows.get(key) != null) {
                             return false; // a second INSERT of a live key: let the replica say so

@@ -96,13 +96,19 @@ final class ReplicaCommitter implements Committer<SourceTransaction> {
                 if (ensureSession()) {
                     // A new connection: the replica's progress says where to go on (a crashed
                     // replica may have lost commits that were not durable yet).
+                    int from = next;
                     next = firstAfter(ordered, appliedLsn);
+                    for (SourceTransaction skipped : ordered.subList(from, Math.max(from, next))) {
+                        session.discardStaged(skipped);
+                    }
                     if (next == ordered.size()) {
                         break;
                     }
                     txn = ordered.get(next);
                 }
                 if (!txn.commitLsn().isAfter(appliedLsn)) {
+                    // Applied already; a restore may have staged its chunks again.
+                    session.discardStaged(txn);
                     metrics.skipped();
                     LOG.debug("skipping {}: the replica already holds up to {}", txn, appliedLsn);
                     next++;
@@ -186,7 +192,7 @@ final class ReplicaCommitter implements Committer<SourceTransaction> {
         return a.compareTo(b) <= 0 ? a : b;
     }
 
-    private static boolean isTransientSql(SQLException e) {
+    static boolean isTransientSql(SQLException e) {
         String state = e.getSQLState();
         return state == null
                 || state.startsWith("08")

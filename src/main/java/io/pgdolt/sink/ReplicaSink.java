@@ -11,6 +11,7 @@ import io.pgdolt.replica.ReplicaSession;
 import io.pgdolt.replica.SchemaPolicy;
 import io.pgdolt.replica.TableDefinition;
 import io.pgdolt.snapshot.StartReport;
+import io.pgdolt.txn.Assembled;
 import io.pgdolt.txn.Lsn;
 import io.pgdolt.txn.SourceTransaction;
 import io.pgdolt.txn.TableId;
@@ -31,8 +32,7 @@ import org.apache.flink.core.io.SimpleVersionedSerializer;
  * turns each checkpoint's transactions into committables, and a committer that applies them once
  * the checkpoint is complete. Must run with parallelism 1 (one ordered apply stream).
  */
-public final class ReplicaSink
-        implements Sink<SourceTransaction>, SupportsCommitter<SourceTransaction> {
+public final class ReplicaSink implements Sink<Assembled>, SupportsCommitter<SourceTransaction> {
     private static final long serialVersionUID = 1L;
 
     private final SessionFactory sessions;
@@ -117,15 +117,14 @@ public final class ReplicaSink
 
     @Override
     @Deprecated
-    public CommittingSinkWriter<SourceTransaction, SourceTransaction> createWriter(
-            InitContext context) {
-        return new TransactionWriter();
+    public CommittingSinkWriter<Assembled, SourceTransaction> createWriter(InitContext context) {
+        return new TransactionWriter(new ChunkStager(sessions, retryTimeout));
     }
 
     @Override
-    public CommittingSinkWriter<SourceTransaction, SourceTransaction> createWriter(
+    public CommittingSinkWriter<Assembled, SourceTransaction> createWriter(
             WriterInitContext context) {
-        return new TransactionWriter();
+        return new TransactionWriter(new ChunkStager(sessions, retryTimeout));
     }
 
     @Override
@@ -170,6 +169,15 @@ public final class ReplicaSink
 
         ReplicaSession open() throws SQLException {
             return ReplicaSession.open(url, user, password, dialect, pipelineId, policy);
+        }
+
+        /** A plain connection (autocommit), for staging chunks. */
+        java.sql.Connection connect() throws SQLException {
+            return ReplicaSession.connect(url, user, password, pipelineId);
+        }
+
+        String pipelineId() {
+            return pipelineId;
         }
     }
 }

@@ -94,7 +94,7 @@ final class SinkMetrics implements AutoCloseable {
     void applied(List<SourceTransaction> txns, long nanos) {
         long changes = 0;
         for (SourceTransaction t : txns) {
-            changes += t.changes().size();
+            changes += t.changeCount();
         }
         transactions.inc(txns.size());
         rows.inc(changes);

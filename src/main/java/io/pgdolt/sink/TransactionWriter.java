@@ -1,6 +1,8 @@
 package io.pgdolt.sink;
 
+import io.pgdolt.txn.Assembled;
 import io.pgdolt.txn.SourceTransaction;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -9,20 +11,30 @@ import org.apache.flink.api.connector.sink2.CommittingSinkWriter;
 /**
  * First phase of the two-phase commit: collects the complete source transactions that reach the
  * sink before a checkpoint barrier and hands them to the committer as that checkpoint's
- * committables. Writes nothing to the replica itself. Used by one task thread.
+ * committables. Chunks of large transactions still open at the source are staged on the replica at
+ * once ({@link ChunkStager}), so they are durable before the barrier that follows them completes;
+ * nothing else is written to the replica here. Used by one task thread.
  */
-final class TransactionWriter
-        implements CommittingSinkWriter<SourceTransaction, SourceTransaction> {
+final class TransactionWriter implements CommittingSinkWriter<Assembled, SourceTransaction> {
+    private final ChunkStager stager;
     private List<SourceTransaction> pending = new ArrayList<>();
 
+    TransactionWriter(ChunkStager stager) {
+        this.stager = stager;
+    }
+
     @Override
-    public void write(SourceTransaction txn, Context context) {
-        pending.add(txn);
+    public void write(Assembled element, Context context) throws IOException, InterruptedException {
+        if (element.chunk() != null) {
+            stager.stage(element.chunk());
+        } else {
+            pending.add(element.transaction());
+        }
     }
 
     @Override
     public void flush(boolean endOfInput) {
-        // Nothing is buffered outside what prepareCommit hands over.
+        // Chunks are staged synchronously; complete transactions go out through prepareCommit.
     }
 
     @Override
@@ -35,5 +47,6 @@ final class TransactionWriter
     @Override
     public void close() {
         pending.clear();
+        stager.close();
     }
 }

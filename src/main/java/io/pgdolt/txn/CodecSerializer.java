@@ -135,4 +135,32 @@ public abstract class CodecSerializer<T> extends TypeSerializerSingleton<T> {
             }
         }
     }
+
+    /** Serializer of {@link Assembled} (the stream between assembler and sink). */
+    public static final class AssembledSerializer extends CodecSerializer<Assembled> {
+        private static final long serialVersionUID = 1L;
+        public static final AssembledSerializer INSTANCE = new AssembledSerializer();
+
+        @Override
+        public void serialize(Assembled record, DataOutputView target) throws IOException {
+            TxnCodec.writeAssembled(record, target);
+        }
+
+        @Override
+        public Assembled deserialize(DataInputView source) throws IOException {
+            return TxnCodec.readAssembled(source);
+        }
+
+        @Override
+        public TypeSerializerSnapshot<Assembled> snapshotConfiguration() {
+            return new Snapshot();
+        }
+
+        /** Serializer snapshot; restores {@link #INSTANCE}. */
+        public static final class Snapshot extends SimpleTypeSerializerSnapshot<Assembled> {
+            public Snapshot() {
+                super(() -> INSTANCE);
+            }
+        }
+    }
 }

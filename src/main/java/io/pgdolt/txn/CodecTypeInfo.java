@@ -18,6 +18,8 @@ public final class CodecTypeInfo<T> extends TypeInformation<T> {
     public static final CodecTypeInfo<SourceTransaction> SOURCE_TRANSACTION =
             new CodecTypeInfo<>(
                     SourceTransaction.class, CodecSerializer.SourceTransactionSerializer.INSTANCE);
+    public static final CodecTypeInfo<Assembled> ASSEMBLED =
+            new CodecTypeInfo<>(Assembled.class, CodecSerializer.AssembledSerializer.INSTANCE);
 
     private final Class<T> type;
     private final CodecSerializer<T> serializer;

@@ -22,9 +22,14 @@ final class TxnCodec {
      * Current format version. 2 added a flags byte per row change (bit 0: full-row key) and the
      * TRUNCATE op; 3 added the schema-change ops COLUMN_ADDED and SCHEMA_CHANGE_REFUSED (same
      * layout, so that a release reading only 1 and 2 refuses them by version rather than by op).
-     * Versions 1 and 2 are still read.
+     * Versions 1 and 2 are still read. Version 4 is written only for a staged {@link
+     * SourceTransaction} (an inline one keeps version 3, which older releases read): after the
+     * (empty) changes comes the staged reference.
      */
     static final byte VERSION = 3;
+
+    /** Format version of a staged transaction, and of the chunk and stream framings. */
+    static final byte STAGED_VERSION = 4;
 
     private static final byte VALUE_NULL = 0;
     private static final byte VALUE_TEXT = 1;
@@ -34,13 +39,13 @@ final class TxnCodec {
 
     static byte readVersion(DataInput in, String what) throws IOException {
         byte version = in.readByte();
-        if (version < 1 || version > 3) {
+        if (version < 1 || version > STAGED_VERSION) {
             throw new IOException(
                     "cannot read "
                             + what
                             + " written in format version "
                             + version
-                            + " (this release reads versions 1 to 3); was the state written by a"
+                            + " (this release reads versions 1 to 4); was the state written by a"
                             + " newer pgdolt?");
         }
         return version;
@@ -98,7 +103,7 @@ final class TxnCodec {
     // ---- SourceTransaction ----
 
     static void writeTransaction(SourceTransaction t, DataOutput out) throws IOException {
-        out.writeByte(VERSION);
+        out.writeByte(t.isStaged() ? STAGED_VERSION : VERSION);
         out.writeLong(t.xid());
         out.writeLong(t.commitLsn().value());
         out.writeLong(t.commitTime().getEpochSecond());
@@ -106,6 +111,13 @@ final class TxnCodec {
         out.writeInt(t.changes().size());
         for (RowChange c : t.changes()) {
             writeRowChangeBody(c, out);
+        }
+        if (t.isStaged()) {
+            SourceTransaction.Staged staged = t.staged();
+            out.writeLong(staged.prevCommitLsn());
+            out.writeInt(staged.chunks());
+            out.writeLong(staged.changeCount());
+            writeChanges(staged.schemaChanges(), out);
         }
     }
 
@@ -120,7 +132,78 @@ final class TxnCodec {
         for (int i = 0; i < n; i++) {
             changes.add(readRowChangeBody(in, version));
         }
-        return new SourceTransaction(xid, commitLsn, commitTime, changes);
+        SourceTransaction.Staged staged = null;
+        if (version >= STAGED_VERSION) {
+            long prev = in.readLong();
+            int chunks = in.readInt();
+            long count = in.readLong();
+            try {
+                staged =
+                        new SourceTransaction.Staged(prev, chunks, count, readChanges(in, version));
+            } catch (IllegalArgumentException e) {
+                throw new IOException("corrupt staged transaction: " + e.getMessage(), e);
+            }
+        }
+        return new SourceTransaction(xid, commitLsn, commitTime, changes, staged);
+    }
+
+    // ---- chunks of staged transactions (staging table payload) and the assembler's output ----
+
+    /** A chunk's changes as stored in the replica's staging table. */
+    static void writeChunkPayload(List<RowChange> changes, DataOutput out) throws IOException {
+        out.writeByte(STAGED_VERSION);
+        writeChanges(changes, out);
+    }
+
+    static List<RowChange> readChunkPayload(DataInput in) throws IOException {
+        return readChanges(in, readVersion(in, "a staged chunk"));
+    }
+
+    static void writeAssembled(Assembled a, DataOutput out) throws IOException {
+        out.writeByte(STAGED_VERSION);
+        if (a.transaction() != null) {
+            out.writeByte(0);
+            writeTransaction(a.transaction(), out);
+        } else {
+            TransactionChunk c = a.chunk();
+            out.writeByte(1);
+            out.writeLong(c.xid());
+            out.writeLong(c.prevCommitLsn());
+            out.writeInt(c.seq());
+            writeChanges(c.changes(), out);
+        }
+    }
+
+    static Assembled readAssembled(DataInput in) throws IOException {
+        byte version = readVersion(in, "an assembled transaction");
+        byte tag = in.readByte();
+        if (tag == 0) {
+            return Assembled.of(readTransaction(in));
+        }
+        if (tag != 1) {
+            throw new IOException("corrupt assembled transaction: unknown tag " + tag);
+        }
+        long xid = in.readLong();
+        long prev = in.readLong();
+        int seq = in.readInt();
+        return Assembled.of(new TransactionChunk(xid, prev, seq, readChanges(in, version)));
+    }
+
+    private static void writeChanges(List<RowChange> changes, DataOutput out) throws IOException {
+        out.writeInt(changes.size());
+        for (RowChange c : changes) {
+            writeRowChangeBody(c, out);
+        }
+    }
+
+    private static List<RowChange> readChanges(DataInput in, byte version) throws IOException {
+        int n = in.readInt();
+        checkCount(n);
+        List<RowChange> changes = new ArrayList<>(Math.min(n, 1 << 16));
+        for (int i = 0; i < n; i++) {
+            changes.add(readRowChangeBody(in, version));
+        }
+        return changes;
     }
 
     // ---- ChangeEvent (network only, but versioned like the rest) ----

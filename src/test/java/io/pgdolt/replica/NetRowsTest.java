@@ -24,8 +24,17 @@ class NetRowsTest {
     private static final SourceTransaction TXN =
             new SourceTransaction(1, Lsn.parse("0/10"), Instant.EPOCH, List.of());
 
+    /** As the source delivers it: an INSERT's key is in its values, not in key columns. */
     private static Item insert(String id, String v) {
-        return item(RowChange.Op.INSERT, id, new String[] {id, v});
+        return new Item(
+                TXN,
+                new RowChange(
+                        T,
+                        RowChange.Op.INSERT,
+                        new String[0],
+                        new String[0],
+                        COLS,
+                        new String[] {id, v}));
     }
 
     private static Item update(String oldId, String newId, String v) {
@@ -109,7 +118,7 @@ class NetRowsTest {
     void leavesImpossibleSequencesToTheReplicaToRefuse() {
         // A second INSERT of a live key, or deleting a deleted row: applied one by one, so the
         // replica's error names the statement.
-        assertThat(net(insert("1", "a"), insert("1", "b"))).isNull();
+        assertThat(net(insert("1", "a"), delete("2"), insert("1", "b"))).isNull();
         assertThat(net(delete("1"), delete("1"))).isNull();
         List<Item> mixed = new ArrayList<>(List.of(insert("1", "a")));
         mixed.add(
@@ -118,10 +127,29 @@ class NetRowsTest {
                         new RowChange(
                                 T,
                                 RowChange.Op.INSERT,
-                                KEY,
-                                new String[] {"2"},
+                                new String[0],
+                                new String[0],
                                 new String[] {"id"},
                                 new String[] {"2"})));
         assertThat(NetRows.of(mixed)).as("different column lists").isNull();
+    }
+
+    @Test
+    void insertsAloneStayRowsOfTheirOwnInOrder() {
+        // No UPDATE or DELETE names the key: nothing to merge, nothing existed; a duplicate key
+        // is left to the replica's own constraint, as when applied one by one.
+        NetRows n = NetRows.of(List.of(insert("2", "b"), insert("1", "a"), insert("2", "c")));
+        assertThat(n).isNotNull();
+        assertThat(n.existed.values()).allMatch(e -> !e[0]);
+        assertThat(n.rows.values().stream().map(Arrays::toString))
+                .containsExactly("[2, b]", "[1, a]", "[2, c]");
+        assertThat(net(insert("1", "x"), insert("2", "y")).values())
+                .containsExactly("new -> [1, x]", "new -> [2, y]");
+    }
+
+    @Test
+    void insertsTakeTheirKeyFromTheirValuesBesideUpdates() {
+        assertThat(net(insert("5", "a"), insert("6", "b"), update("5", "5", "c")))
+                .containsExactly(Map.entry("5", "new -> [5, c]"), Map.entry("6", "new -> [6, b]"));
     }
 }

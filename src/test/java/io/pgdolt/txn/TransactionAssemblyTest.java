@@ -151,15 +151,132 @@ class TransactionAssemblyTest {
     }
 
     private static KeyedOneInputStreamOperatorTestHarness<
-                    Tuple2<Long, Long>, ChangeEvent, SourceTransaction>
+                    Tuple2<Long, Long>, ChangeEvent, Assembled>
             assembler() throws Exception {
+        return assembler(new TransactionAssembler());
+    }
+
+    private static KeyedOneInputStreamOperatorTestHarness<
+                    Tuple2<Long, Long>, ChangeEvent, Assembled>
+            assembler(TransactionAssembler assembler) throws Exception {
         var h =
                 new KeyedOneInputStreamOperatorTestHarness<>(
-                        new KeyedProcessOperator<>(new TransactionAssembler()),
+                        new KeyedProcessOperator<>(assembler),
                         e -> Tuple2.of(e.xid(), e.prevCommitLsn()),
                         Types.TUPLE(Types.LONG, Types.LONG));
-        h.setup(CodecSerializer.SourceTransactionSerializer.INSTANCE);
+        h.setup(CodecSerializer.AssembledSerializer.INSTANCE);
         return h;
+    }
+
+    private static List<Assembled> assembled(
+            KeyedOneInputStreamOperatorTestHarness<Tuple2<Long, Long>, ChangeEvent, Assembled> h) {
+        List<Assembled> out = new ArrayList<>();
+        for (Object o : h.getOutput()) {
+            out.add(((StreamRecord<Assembled>) o).getValue());
+        }
+        return out;
+    }
+
+    /** Eight changes of xid 20 (the fourth a schema change), then its END. */
+    private static List<ChangeEvent> largeTransaction() {
+        List<ChangeEvent> events = new ArrayList<>();
+        for (int i = 1; i <= 8; i++) {
+            RowChange c =
+                    i == 4
+                            ? RowChange.columnAdded(
+                                    new TableId("public", "t"), "note", "text", "text", null)
+                            : insert("t", i);
+            events.add(ChangeEvent.change(20, 200, 200 + i, 1_700_000_000_000_000L, c));
+        }
+        events.add(ChangeEvent.end(20, 200, 300));
+        return events;
+    }
+
+    @Test
+    void largeTransactionLeavesStateChunkByChunkAndEndsAsAStagedReference() throws Exception {
+        List<ChangeEvent> events = largeTransaction();
+        List<Assembled> uninterrupted;
+        try (var h = assembler(new TransactionAssembler(3, 1 << 20))) {
+            h.open();
+            for (ChangeEvent e : events) {
+                h.processElement(new StreamRecord<>(e));
+            }
+            uninterrupted = assembled(h);
+        }
+        assertThat(uninterrupted).hasSize(4);
+        for (int seq = 0; seq < 3; seq++) {
+            TransactionChunk chunk = uninterrupted.get(seq).chunk();
+            assertThat(chunk.xid()).isEqualTo(20);
+            assertThat(chunk.prevCommitLsn()).isEqualTo(200);
+            assertThat(chunk.seq()).isEqualTo(seq);
+        }
+        assertThat(uninterrupted.get(0).chunk().changes())
+                .containsExactly(insert("t", 1), insert("t", 2), insert("t", 3));
+        assertThat(uninterrupted.get(2).chunk().changes())
+                .containsExactly(insert("t", 7), insert("t", 8));
+        SourceTransaction staged = uninterrupted.get(3).transaction();
+        assertThat(staged.changes()).isEmpty();
+        assertThat(staged.commitLsn()).isEqualTo(Lsn.of(300));
+        assertThat(staged.staged())
+                .isEqualTo(
+                        new SourceTransaction.Staged(
+                                200, 3, 8, List.of(uninterrupted.get(1).chunk().changes().get(0))));
+        assertThat(staged.staged().schemaChanges().get(0).op())
+                .isEqualTo(RowChange.Op.COLUMN_ADDED);
+
+        // A restore from a checkpoint taken after five changes: the source replays the rest, and
+        // the same chunks (so the same staged rows) and the same reference come out.
+        OperatorSubtaskState snapshot;
+        List<Assembled> beforeCrash;
+        try (var h = assembler(new TransactionAssembler(3, 1 << 20))) {
+            h.open();
+            for (ChangeEvent e : events.subList(0, 5)) {
+                h.processElement(new StreamRecord<>(e));
+            }
+            snapshot = h.snapshot(1, 1);
+            h.processElement(new StreamRecord<>(events.get(5))); // lost with the crash
+            beforeCrash = assembled(h);
+        }
+        List<Assembled> afterRestore;
+        try (var h = assembler(new TransactionAssembler(3, 1 << 20))) {
+            h.initializeState(snapshot);
+            h.open();
+            for (ChangeEvent e : events.subList(5, events.size())) {
+                h.processElement(new StreamRecord<>(e));
+            }
+            afterRestore = assembled(h);
+        }
+        List<Assembled> all = new ArrayList<>(beforeCrash.subList(0, 1));
+        all.addAll(afterRestore);
+        assertThat(beforeCrash.get(1)).isEqualTo(uninterrupted.get(1)); // staged, then replayed
+        assertThat(all).isEqualTo(uninterrupted);
+    }
+
+    @Test
+    void chunkByteLimitAppliesToWideRows() throws Exception {
+        String wide = "x".repeat(4000);
+        try (var h = assembler(new TransactionAssembler(1000, 8_000))) {
+            h.open();
+            for (int i = 1; i <= 5; i++) {
+                RowChange c =
+                        new RowChange(
+                                new TableId("public", "t"),
+                                RowChange.Op.INSERT,
+                                new String[] {"id"},
+                                new String[] {"" + i},
+                                new String[] {"id", "v"},
+                                new String[] {"" + i, wide});
+                h.processElement(new StreamRecord<>(ChangeEvent.change(30, 0, 300 + i, 0L, c)));
+            }
+            h.processElement(new StreamRecord<>(ChangeEvent.end(30, 0, 400)));
+            List<Assembled> out = assembled(h);
+            // About 4 KB a row: a chunk fills at the second row.
+            assertThat(out)
+                    .extracting(a -> a.chunk() == null ? -1 : a.chunk().changes().size())
+                    .containsExactly(2, 2, 1, -1);
+            assertThat(out.get(3).transaction().staged().chunks()).isEqualTo(3);
+            assertThat(out.get(3).transaction().changeCount()).isEqualTo(5);
+        }
     }
 
     @Test
@@ -178,12 +295,10 @@ class TransactionAssemblyTest {
             h.processElement(new StreamRecord<>(change(10, 100, 112, 3)));
             h.processElement(new StreamRecord<>(ChangeEvent.end(10, 100, 130)));
             h.processElement(new StreamRecord<>(ChangeEvent.end(10, 100, 130))); // repeat: ignored
-            List<SourceTransaction> out = new ArrayList<>();
-            for (Object o : h.getOutput()) {
-                out.add(((StreamRecord<SourceTransaction>) o).getValue());
-            }
+            List<Assembled> out = assembled(h);
             assertThat(out).hasSize(1);
-            SourceTransaction t = out.get(0);
+            SourceTransaction t = out.get(0).transaction();
+            assertThat(t.isStaged()).isFalse();
             assertThat(t.xid()).isEqualTo(10);
             assertThat(t.commitLsn()).isEqualTo(Lsn.of(130));
             assertThat(t.commitTime()).isEqualTo(Instant.parse("2023-11-14T22:13:20.123456Z"));
