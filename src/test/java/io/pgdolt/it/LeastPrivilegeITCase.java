@@ -72,10 +72,11 @@ class LeastPrivilegeITCase {
             if ("postgres".equals(kind)) {
                 f.replica.exec(
                         ReplicaSession.PROGRESS_TABLE_DDL,
+                        io.pgdolt.replica.StagingTable.DDL,
                         "CREATE ROLE " + writer + " LOGIN PASSWORD '" + writerPassword + "'",
                         "GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON "
                                 + tables
-                                + ", public.pgdolt_progress TO "
+                                + ", public.pgdolt_progress, public.pgdolt_staging TO "
                                 + writer);
                 f.withReplicaLogin(writer, writerPassword)
                         .withReplicaYaml(
