@@ -56,12 +56,22 @@ class ExactlyOnceFailoverITCase {
     void recoversFromRepeatedFailuresWithoutLossOrDuplicates(
             String kind, @InjectMiniCluster MiniCluster cluster) throws Exception {
         try (ReplicationFixture f =
-                ReplicationFixture.create(kind, "failover", Workload.TABLES, Workload.DDL)) {
+                ReplicationFixture.create(kind, "failover", Workload.TABLES, Workload.DDL)
+                        // The bulk transaction is staged on the replica in 100 chunks.
+                        .withPipelineYaml("transaction_chunk_rows: 100")) {
             AtomicReference<String> armed = new AtomicReference<>();
             List<String> fired = new ArrayList<>();
+            java.util.concurrent.atomic.AtomicBoolean stagedFault =
+                    new java.util.concurrent.atomic.AtomicBoolean(true);
             FaultInjection.install(
                     (point, txn) -> {
-                        if (armed.compareAndSet(point, null)) {
+                        // Once, a staged transaction that the replica has just committed: the
+                        // restored committer must skip it and clear its chunks.
+                        boolean staged =
+                                FaultInjection.AFTER_APPLY.equals(point)
+                                        && txn.isStaged()
+                                        && stagedFault.compareAndSet(true, false);
+                        if (staged || armed.compareAndSet(point, null)) {
                             synchronized (fired) {
                                 fired.add(point + " " + txn);
                             }
@@ -147,8 +157,14 @@ class ExactlyOnceFailoverITCase {
             xids.addAll(last.xids());
             f.awaitApplied(last.xids().get(0), Duration.ofMinutes(5));
             assertThat(injected).isGreaterThanOrEqualTo(5);
-            assertThat(fired).hasSize(4);
+            assertThat(fired).hasSize(5);
+            assertThat(fired)
+                    .anyMatch(
+                            e -> e.startsWith(FaultInjection.AFTER_APPLY) && e.contains("staged"));
             f.assertTablesEqual();
+            assertThat(f.replica.value("SELECT count(*) FROM public.pgdolt_staging"))
+                    .as("staged chunks left behind")
+                    .isEqualTo("0");
             if ("doltgres".equals(kind)) {
                 List<DoltCommit> commits = f.doltCommits();
                 assertThat(commits)
