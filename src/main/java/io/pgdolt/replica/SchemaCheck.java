@@ -41,12 +41,18 @@ final class SchemaCheck {
                     "json", Set.of("text"),
                     "uuid", Set.of("text"));
 
-    /** Source types the connector cannot deliver exactly, with the reason. */
+    /**
+     * Source types the connector cannot deliver exactly, with the reason: time with time zone only
+     * if Debezium's own pgoutput value class is in effect (see {@code TextValueConverter}).
+     */
     private static final Map<String, String> NOT_CARRIED =
-            Map.of(
-                    "timetz",
-                    "the connector converts time with time zone values to UTC and loses their"
-                            + " offset");
+            io.pgdolt.source.TextValueConverter.carriesTimetz()
+                    ? Map.of()
+                    : Map.of(
+                            "timetz",
+                            "the connector converts time with time zone values to UTC and loses"
+                                    + " their offset (Debezium's PgOutputColumnValue is ahead of"
+                                    + " pgdolt's on the class path)");
 
     private SchemaCheck() {}
 

@@ -84,9 +84,8 @@ class SchemaRulesITCase {
                 ReplicationFixture.create(
                         kind,
                         "badschema",
-                        List.of("a", "b"),
-                        "CREATE TABLE a (id int PRIMARY KEY, amount numeric(10,2), label text)",
-                        "CREATE TABLE b (id int PRIMARY KEY, t timetz)")) {
+                        List.of("a"),
+                        "CREATE TABLE a (id int PRIMARY KEY, amount numeric(10,2), label text)")) {
             f.replica.exec(
                     "DROP TABLE a",
                     "CREATE TABLE a (id int PRIMARY KEY, amount int, must text NOT NULL)");
@@ -98,9 +97,7 @@ class SchemaRulesITCase {
                     .hasMessageContaining(
                             "replica table public.a has no column \"label\" (text on the primary)")
                     .hasMessageContaining(
-                            "replica column must of public.a is NOT NULL without a default")
-                    .hasMessageContaining(
-                            "column t of public.b (time with time zone) cannot be replicated");
+                            "replica column must of public.a is NOT NULL without a default");
         }
     }
 

@@ -206,6 +206,17 @@ class TypeFidelityITCase {
                                             + " NULL]")),
                     new Family("t_varbit_array", "varbit[]", List.of("ARRAY[B'101', B'1', NULL]")),
                     new Family(
+                            "t_timetz",
+                            "timetz",
+                            List.of(
+                                    "'12:00:00.5+05:30'",
+                                    "'00:00:00-14'",
+                                    "'23:59:59.999999+15:59'",
+                                    "'24:00:00+00'",
+                                    "'10:20:30+05:30:15'",
+                                    "'06:30:00+00'",
+                                    "NULL")),
+                    new Family(
                             "t_timetz_array",
                             "timetz[]",
                             List.of("ARRAY['12:00:00.5+05:30'::timetz, NULL, '00:00-14'::timetz]")),
