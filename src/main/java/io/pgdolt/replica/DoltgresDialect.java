@@ -94,9 +94,13 @@ public final class DoltgresDialect implements ReplicaDialect {
         return doltCommit(connection, message, last.commitTime());
     }
 
+    /** First line of the Dolt commit that lists pgdolt's own tables in {@code dolt_ignore}. */
+    public static final String SETUP_COMMIT_PREFIX = "pgdolt setup: ";
+
     /**
      * Lists {@code table} in {@code dolt_ignore}: {@code dolt_commit -A} then never stages it, and
-     * it stays in the working set. (The pattern row itself is committed with the next commit.)
+     * it stays in the working set. The pattern row is committed at once, alone, in a setup commit
+     * of its own, so that no replicated transaction's commit carries it.
      */
     @Override
     public void excludeFromVersioning(Connection connection, String table) throws SQLException {
@@ -113,6 +117,18 @@ public final class DoltgresDialect implements ReplicaDialect {
                 connection.prepareStatement("INSERT INTO dolt_ignore VALUES (?, true)")) {
             insert.setString(1, table);
             insert.executeUpdate();
+        }
+        if (!commitPerTransaction) {
+            return; // Nothing is versioned by pgdolt: the row stays in the working set.
+        }
+        try (PreparedStatement add = connection.prepareStatement("SELECT dolt_add('dolt_ignore')");
+                PreparedStatement commit =
+                        connection.prepareStatement("SELECT dolt_commit('-m', ?, '--author', ?)")) {
+            add.execute();
+            commit.setString(
+                    1, SETUP_COMMIT_PREFIX + "keep public." + table + " out of Dolt commits");
+            commit.setString(2, author);
+            commit.execute();
         }
     }
 

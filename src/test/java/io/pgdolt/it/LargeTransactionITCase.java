@@ -212,6 +212,15 @@ class LargeTransactionITCase {
                                     "SELECT count(*) FROM dolt_diff_summary('HEAD~1', 'HEAD')"
                                             + " WHERE to_table_name LIKE '%pgdolt_staging%'"))
                     .isEqualTo("0");
+            // One setup commit, holding nothing but the dolt_ignore row, made before the rest.
+            assertThat(
+                            f.replica.rows(
+                                    "SELECT message FROM dolt_log WHERE message LIKE 'pgdolt"
+                                            + " setup:%'"))
+                    .containsExactly(
+                            List.of(
+                                    "pgdolt setup: keep public.pgdolt_staging out of Dolt"
+                                            + " commits"));
             // Bounded: the checkpoints never held the transaction.
             assertThat(checkpointsDuring)
                     .as("checkpoints while the transaction flowed")
