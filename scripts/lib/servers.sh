@@ -677,6 +677,11 @@ export PGDOLT_DOLTGRES_PORT='$port'
 export PGDOLT_DOLTGRES_USER='$PGDOLT_DOLTGRES_USER'
 export PGDOLT_DOLTGRES_PASSWORD='$PGDOLT_DOLTGRES_PASSWORD'
 EOF
+    # The binary too, for tests that need a Doltgres of their own.
+    local dg_bin="${PGDOLT_DOLTGRES_BIN:-$(pgdolt_doltgres_cached_bin)}"
+    if [[ -x "$dg_bin" ]]; then
+      echo "export PGDOLT_DOLTGRES_BIN='$dg_bin'" >>"$tmp"
+    fi
   fi
   if (( any )); then
     chmod 0644 "$tmp"

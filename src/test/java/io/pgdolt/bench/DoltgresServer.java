@@ -14,17 +14,17 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A fresh Doltgres server of one benchmark contender (its own data directory and loopback port),
- * optionally with Doltgres's built-in replicator configured as its docs say: a {@code
- * postgres_replication} stanza and {@code dolt_transaction_commit: true}.
+ * A fresh Doltgres server of one benchmark contender, or of one test (its own data directory and
+ * loopback port), optionally with Doltgres's built-in replicator configured as its docs say: a
+ * {@code postgres_replication} stanza and {@code dolt_transaction_commit: true}.
  */
-final class DoltgresServer implements AutoCloseable {
+public final class DoltgresServer implements AutoCloseable {
     private final Path bin;
     private final Path dir;
     private final int port;
     private Process process;
 
-    DoltgresServer(Path bin, Path dir) throws IOException {
+    public DoltgresServer(Path bin, Path dir) throws IOException {
         this.bin = bin;
         this.dir = dir.toAbsolutePath();
         deleteTree(this.dir);
@@ -37,7 +37,7 @@ final class DoltgresServer implements AutoCloseable {
     }
 
     /** The server's {@code postgres} database. */
-    Db db() {
+    public Db db() {
         return new Db("127.0.0.1", port, "postgres", "postgres", "password");
     }
 
@@ -50,7 +50,7 @@ final class DoltgresServer implements AutoCloseable {
     }
 
     /** Starts the server; with {@code primary} set, its replicator streams slot {@code slot}. */
-    void start(Db primary, String slot) throws Exception {
+    public void start(Db primary, String slot) throws Exception {
         List<String> yaml = new ArrayList<>();
         yaml.add("log_level: warning");
         yaml.add("behavior:");

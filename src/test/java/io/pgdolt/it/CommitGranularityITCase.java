@@ -43,7 +43,9 @@ class CommitGranularityITCase {
     void commitsPerCheckpointExactlyOnce(String kind) throws Exception {
         try (ReplicationFixture f =
                 ReplicationFixture.create(kind, "granular", Workload.TABLES, Workload.DDL)
-                        .withReplicaYaml("commit_granularity: checkpoint")) {
+                        .withReplicaYaml("commit_granularity: checkpoint")
+                        // The bulk transaction is staged, and shares a group with inline ones.
+                        .withPipelineYaml("transaction_chunk_rows: 100")) {
             // One failure, right after the replica committed a checkpoint's group: the restored
             // job gets the group again and must skip it.
             AtomicInteger applied = new AtomicInteger();
@@ -61,12 +63,17 @@ class CommitGranularityITCase {
             f.start(StreamExecutionEnvironment.getExecutionEnvironment());
             Workload w = new Workload(11);
             try (Connection c = f.primary.connect()) {
-                w.run(c, 400);
+                w.run(c, 200);
+                w.bulk(c, 1_000);
+                w.run(c, 200);
             }
             List<Long> xids = w.xids();
             f.awaitApplied(xids.get(xids.size() - 1), Duration.ofMinutes(3));
             f.assertTablesEqual();
             assertThat(fired).as("the fault fired once").hasSize(1);
+            assertThat(f.replica.value("SELECT count(*) FROM public.pgdolt_staging"))
+                    .as("staged chunks left behind")
+                    .isEqualTo("0");
 
             if ("doltgres".equals(kind)) {
                 List<List<String>> commits =

@@ -71,7 +71,16 @@ public final class ReplicationFixture implements AutoCloseable {
      */
     public static ReplicationFixture createOnPrimaryOnly(
             String kind, String prefix, List<String> tables, String... ddl) throws SQLException {
-        ReplicationFixture f = createWithYaml(kind, prefix, List.of(), "");
+        return createOnPrimaryOnly(kind, TestServers.replica(kind), prefix, tables, ddl);
+    }
+
+    /**
+     * Like {@link #createOnPrimaryOnly(String, String, List, String...)}, on {@code replicaServer}.
+     */
+    public static ReplicationFixture createOnPrimaryOnly(
+            String kind, Db replicaServer, String prefix, List<String> tables, String... ddl)
+            throws SQLException {
+        ReplicationFixture f = createWithYaml(kind, replicaServer, prefix, List.of(), "");
         f.primary.exec(ddl);
         f.primary.exec(
                 "CREATE PUBLICATION " + f.name + " FOR TABLE " + String.join(", ", tables),
@@ -83,11 +92,21 @@ public final class ReplicationFixture implements AutoCloseable {
     public static ReplicationFixture createWithYaml(
             String kind, String prefix, List<String> tables, String extraYaml, String... ddl)
             throws SQLException {
+        return createWithYaml(kind, TestServers.replica(kind), prefix, tables, extraYaml, ddl);
+    }
+
+    private static ReplicationFixture createWithYaml(
+            String kind,
+            Db replicaServer,
+            String prefix,
+            List<String> tables,
+            String extraYaml,
+            String... ddl)
+            throws SQLException {
         String name =
                 (prefix + "_" + Long.toString(ThreadLocalRandom.current().nextLong(1L << 40), 36))
                         .toLowerCase(Locale.ROOT);
         Db primaryServer = TestServers.primary();
-        Db replicaServer = TestServers.replica(kind);
         primaryServer.exec("CREATE DATABASE " + name);
         replicaServer.exec("CREATE DATABASE " + name);
         Db primary = primaryServer.withDatabase(name);

@@ -52,6 +52,16 @@ public final class TestServers implements BeforeAllCallback {
     }
 
     /** A replica of the given kind ("doltgres" or "postgres"). */
+    /**
+     * The Doltgres binary of the test servers (for a test that needs a server of its own), if the
+     * environment names one.
+     */
+    public static java.util.Optional<java.nio.file.Path> doltgresBinary() {
+        return java.util.Optional.ofNullable(environment().get("PGDOLT_DOLTGRES_BIN"))
+                .map(java.nio.file.Path::of)
+                .filter(java.nio.file.Files::isExecutable);
+    }
+
     public static Db replica(String kind) {
         return "doltgres".equals(kind) ? doltgres() : pgReplica();
     }
