@@ -47,6 +47,30 @@ class ManyTablesITCase {
     @ValueSource(strings = {"doltgres", "postgres"})
     void snapshotsAndStreamsFiveHundredTables(String kind, @InjectMiniCluster MiniCluster cluster)
             throws Exception {
+        // Doltgres 1.3.3 panics in its catalog ("all OIDs have been taken") when an OID it
+        // derives from a CRC-32 collides (see README, limits); that is the server's bug, met at
+        // random: go again on a fresh server, at most twice, and say so.
+        for (int attempt = 1; ; attempt++) {
+            try {
+                runOnce(kind, cluster);
+                return;
+            } catch (Exception e) {
+                boolean oidPanic =
+                        "doltgres".equals(kind)
+                                && String.valueOf(e.getMessage())
+                                        .contains("all OIDs have been taken");
+                if (!oidPanic || attempt == 3) {
+                    throw e;
+                }
+                LOG.warn(
+                        "attempt {}: Doltgres hit its OID collision bug; again on a fresh"
+                                + " server",
+                        attempt);
+            }
+        }
+    }
+
+    private void runOnce(String kind, MiniCluster cluster) throws Exception {
         List<String> tables = new ArrayList<>();
         List<String> ddl = new ArrayList<>();
         for (int i = 0; i < TABLES; i++) {
