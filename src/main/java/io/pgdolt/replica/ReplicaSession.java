@@ -105,18 +105,7 @@ public final class ReplicaSession implements AutoCloseable {
             c.setAutoCommit(true);
             // Created only when missing: a least-privilege role may use the table an
             // administrator created, without the right to create tables.
-            boolean exists;
-            try (PreparedStatement ps =
-                    c.prepareStatement(
-                            "SELECT 1 FROM information_schema.tables"
-                                    + " WHERE table_schema = ? AND table_name = ?")) {
-                ps.setString(1, PROGRESS_TABLE.schema());
-                ps.setString(2, PROGRESS_TABLE.table());
-                try (ResultSet rs = ps.executeQuery()) {
-                    exists = rs.next();
-                }
-            }
-            if (!exists) {
+            if (!tableExists(c, PROGRESS_TABLE)) {
                 try (Statement st = c.createStatement()) {
                     st.execute(PROGRESS_TABLE_DDL);
                 }
@@ -131,6 +120,20 @@ public final class ReplicaSession implements AutoCloseable {
                 e.addSuppressed(suppressed);
             }
             throw e;
+        }
+    }
+
+    /** Whether the replica has {@code table}. */
+    static boolean tableExists(Connection c, TableId table) throws SQLException {
+        try (PreparedStatement ps =
+                c.prepareStatement(
+                        "SELECT 1 FROM information_schema.tables"
+                                + " WHERE table_schema = ? AND table_name = ?")) {
+            ps.setString(1, table.schema());
+            ps.setString(2, table.table());
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
         }
     }
 

@@ -38,17 +38,8 @@ public final class StagingTable {
 
     /** Creates the table if it is missing (on Doltgres, first keeps it out of Dolt commits). */
     static void ensure(Connection c, ReplicaDialect dialect) throws SQLException {
-        try (PreparedStatement ps =
-                c.prepareStatement(
-                        "SELECT 1 FROM information_schema.tables"
-                                + " WHERE table_schema = ? AND table_name = ?")) {
-            ps.setString(1, TABLE.schema());
-            ps.setString(2, TABLE.table());
-            try (ResultSet rs = ps.executeQuery()) {
-                if (rs.next()) {
-                    return;
-                }
-            }
+        if (ReplicaSession.tableExists(c, TABLE)) {
+            return;
         }
         dialect.excludeFromVersioning(c, TABLE.table());
         try (Statement st = c.createStatement()) {

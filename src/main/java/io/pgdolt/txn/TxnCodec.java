@@ -108,10 +108,7 @@ final class TxnCodec {
         out.writeLong(t.commitLsn().value());
         out.writeLong(t.commitTime().getEpochSecond());
         out.writeInt(t.commitTime().getNano());
-        out.writeInt(t.changes().size());
-        for (RowChange c : t.changes()) {
-            writeRowChangeBody(c, out);
-        }
+        writeChanges(t.changes(), out);
         if (t.isStaged()) {
             SourceTransaction.Staged staged = t.staged();
             out.writeLong(staged.prevCommitLsn());
@@ -126,12 +123,7 @@ final class TxnCodec {
         long xid = in.readLong();
         Lsn commitLsn = Lsn.of(in.readLong());
         Instant commitTime = Instant.ofEpochSecond(in.readLong(), in.readInt());
-        int n = in.readInt();
-        checkCount(n);
-        List<RowChange> changes = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-            changes.add(readRowChangeBody(in, version));
-        }
+        List<RowChange> changes = readChanges(in, version);
         SourceTransaction.Staged staged = null;
         if (version >= STAGED_VERSION) {
             long prev = in.readLong();
