@@ -8,7 +8,8 @@
 # BENCHMARKS.md and bench/results/lag.png. Takes about 11 minutes on 2 cores.
 #
 # usage: bench/run.sh [--backlog N] [--bulk N] [--bulk-rows N] [--lag-rate N]
-#                     [--lag-seconds N] [--step-seconds N] [--only a,b,...]
+#                     [--lag-seconds N] [--step-seconds N] [--warmup-seconds N]
+#                     [--only a,b,...]
 #                     [--groups-backlog N] [--groups 1,2,4]
 #   contenders (--only): raw-doltgres builtin-doltgres pgdolt-doltgres
 #     pgdolt-doltgres-ckpt raw-postgres native-postgres pgdolt-postgres

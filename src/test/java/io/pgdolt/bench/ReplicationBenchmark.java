@@ -83,6 +83,7 @@ public final class ReplicationBenchmark {
             int lagRate,
             int lagSeconds,
             int stepSeconds,
+            int warmupSeconds,
             Path work,
             Path jar,
             Path doltgresBin,
@@ -160,6 +161,7 @@ public final class ReplicationBenchmark {
                         Integer.parseInt(a.getOrDefault("lag-rate", "20")),
                         Integer.parseInt(a.getOrDefault("lag-seconds", "15")),
                         Integer.parseInt(a.getOrDefault("step-seconds", "10")),
+                        Integer.parseInt(a.getOrDefault("warmup-seconds", "30")),
                         Path.of(a.getOrDefault("work", "target/bench-work")),
                         Path.of(a.get("jar")),
                         Path.of(a.get("doltgres-bin")),
@@ -315,8 +317,19 @@ public final class ReplicationBenchmark {
             waitActive();
             Sampler sampler = new Sampler(this);
             sampler.start();
-            // Warm-up: a long-running replicator is warm (JIT, caches, connections).
-            pgbench(schema, "-n", "-c", "2", "-j", "2", "-t", "" + settings.backlog() / 8);
+            // Warm-up: a long-running replicator is warm (JIT, caches, connections). By time, at a
+            // load every contender holds: a JVM's JIT needs seconds of work, not a count.
+            pgbench(
+                    schema,
+                    "-n",
+                    "-c",
+                    "2",
+                    "-j",
+                    "2",
+                    "-R",
+                    "" + warmupRate(dolt),
+                    "-T",
+                    "" + settings.warmupSeconds());
             waitVisible(schema, marker(schema), Duration.ofMinutes(5));
             // Lag at a fixed offered load.
             List<LagChart.Point> series = new ArrayList<>();
@@ -1301,6 +1314,11 @@ public final class ReplicationBenchmark {
                 + ";\n";
     }
 
+    /** Warm-up load (txn/s): one every contender into that replica holds. */
+    static int warmupRate(boolean dolt) {
+        return dolt ? 100 : 1000;
+    }
+
     private void pgbench(String schema, String... args) throws Exception {
         Process p = pgbenchProcess(schema, args);
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -1486,9 +1504,16 @@ public final class ReplicationBenchmark {
                         " `bigserial` key), replicated into a fresh replica database loaded with"
                                 + " the")
                 .append(" same rows:\n\n")
-                .append("- **warm-up**: each contender starts and replicates ")
-                .append(settings.backlog() / 8)
-                .append(" transactions first (a replicator in service is warm: JIT, caches).\n")
+                .append("- **warm-up**: each contender starts and replicates pgbench's TPC-B-like")
+                .append(" load for ")
+                .append(settings.warmupSeconds())
+                .append(" s first, at ")
+                .append(warmupRate(true))
+                .append(" txn/s into Doltgres and ")
+                .append(String.format(Locale.ROOT, "%,d", warmupRate(false)))
+                .append(" txn/s into PostgreSQL (a replicator in service is warm: JIT, caches; a")
+                .append(" JVM's JIT compilers need tens of seconds of work, which a fixed count")
+                .append(" of fast transactions does not give them).\n")
                 .append("- **backlog**: the contender reaches the primary through a TCP proxy")
                 .append(" that then holds its traffic while pgbench commits ")
                 .append(settings.backlog())
