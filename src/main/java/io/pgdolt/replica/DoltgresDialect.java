@@ -94,6 +94,33 @@ public final class DoltgresDialect implements ReplicaDialect {
         return doltCommit(connection, message, last.commitTime());
     }
 
+    /**
+     * {@code dolt_commit}, which commits the SQL transaction with the Dolt commit, then a COMMIT
+     * that ends the driver's view of the transaction (see {@link #doltCommit}).
+     */
+    @Override
+    public java.util.List<Sql> commitStatements(
+            java.util.List<SourceTransaction> txns,
+            Map<TableId, Long> perTable,
+            String pipelineId) {
+        if (!commitPerTransaction) {
+            return java.util.List.of(new Sql("COMMIT"));
+        }
+        SourceTransaction last = txns.get(txns.size() - 1);
+        String message =
+                txns.size() == 1
+                        ? message(last, perTable, pipelineId)
+                        : message(txns, perTable, pipelineId);
+        return java.util.List.of(
+                new Sql(
+                        DOLT_COMMIT,
+                        java.util.List.of(message, author, DOLT_DATE.format(last.commitTime()))),
+                new Sql("COMMIT"));
+    }
+
+    private static final String DOLT_COMMIT =
+            "SELECT dolt_commit('-A', '-m', ?, '--author', ?, '--date', ?)";
+
     /** First line of the Dolt commit that lists pgdolt's own tables in {@code dolt_ignore}. */
     public static final String SETUP_COMMIT_PREFIX = "pgdolt setup: ";
 
@@ -149,9 +176,7 @@ public final class DoltgresDialect implements ReplicaDialect {
         // dolt_commit commits the SQL transaction with the Dolt commit; the COMMIT in the same
         // round trip ends the driver's view of it (the driver then sees the session idle and its
         // own commit() sends nothing). On an error the COMMIT does not run.
-        try (PreparedStatement ps =
-                connection.prepareStatement(
-                        "SELECT dolt_commit('-A', '-m', ?, '--author', ?, '--date', ?);\nCOMMIT")) {
+        try (PreparedStatement ps = connection.prepareStatement(DOLT_COMMIT + ";\nCOMMIT")) {
             ps.setString(1, message);
             ps.setString(2, author);
             ps.setString(3, DOLT_DATE.format(date));

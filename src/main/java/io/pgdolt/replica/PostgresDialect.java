@@ -34,4 +34,12 @@ public final class PostgresDialect implements ReplicaDialect {
         connection.commit();
         return null;
     }
+
+    @Override
+    public java.util.List<Sql> commitStatements(
+            java.util.List<SourceTransaction> txns,
+            java.util.Map<io.pgdolt.txn.TableId, Long> perTable,
+            String pipelineId) {
+        return java.util.List.of(new Sql("COMMIT"));
+    }
 }

@@ -55,6 +55,26 @@ public interface ReplicaDialect extends Serializable {
             String pipelineId)
             throws SQLException;
 
+    /** A statement and its parameters, bound as strings. */
+    record Sql(String text, java.util.List<String> params) {
+        public Sql(String text) {
+            this(text, java.util.List.of());
+        }
+    }
+
+    /**
+     * Statements that do what {@link #commit} does (same arguments), for sending in one round trip
+     * with the statements that follow them: after them the session is outside any transaction. Such
+     * a commit need not be durable (the committer makes a later one durable). {@code null} when
+     * this dialect commits only through {@link #commit}.
+     */
+    default java.util.List<Sql> commitStatements(
+            java.util.List<SourceTransaction> txns,
+            java.util.Map<io.pgdolt.txn.TableId, Long> perTable,
+            String pipelineId) {
+        return null;
+    }
+
     /**
      * Keeps {@code table}, which the job is about to create in the public schema for its own
      * bookkeeping, out of versioned commits. Nothing to do on a replica without versions.

@@ -318,7 +318,7 @@ public final class ReplicaSession implements AutoCloseable {
     public String apply(List<SourceTransaction> txns, Lsn previous, boolean durable)
             throws ApplyException {
         try {
-            return applyOnce(txns, previous, durable, MAX_PIPELINED);
+            return applyOnce(txns, previous, durable, MAX_PIPELINED, null, false).hash;
         } catch (ApplyException e) {
             if (e.isTransient() || !ambiguousFailure) {
                 throw e;
@@ -326,15 +326,160 @@ public final class ReplicaSession implements AutoCloseable {
             // A statement of a multi-statement round trip failed, and the server does not say
             // which: everything was rolled back; go again one statement at a time, so the error
             // names the statement (or, if the failure does not repeat, the transactions apply).
-            return applyOnce(txns, previous, durable, 1);
+            return applyOnce(txns, previous, durable, 1, null, false).hash;
+        }
+    }
+
+    /**
+     * Applies each of {@code txns} (in commit order, all after {@code previous}) as a replica
+     * transaction of its own, as {@link #apply(SourceTransaction, Lsn)} would one by one, in about
+     * half the round trips: a transaction's commit goes to the replica in the same round trip as
+     * the next transaction's statements. It is sent only once the transaction's row counts have
+     * been checked, so a transaction the replica disagrees with is never committed. Transactions
+     * with schema changes or staged chunks commit on their own.
+     *
+     * @param durable whether the last commit must be durable before this returns (see {@link
+     *     #apply(List, Lsn, boolean)}); earlier ones need not be
+     * @param committed called with each transaction once the replica has committed it, in order
+     * @throws ApplyException as {@link #apply(List, Lsn, boolean)}; the transactions reported
+     *     committed before it stay committed
+     */
+    public void applyEach(
+            List<SourceTransaction> txns,
+            Lsn previous,
+            boolean durable,
+            java.util.function.Consumer<SourceTransaction> committed)
+            throws ApplyException {
+        Lsn prev = previous;
+        Carried carried = null;
+        int k = 0;
+        try {
+            for (; k < txns.size(); k++) {
+                SourceTransaction txn = txns.get(k);
+                boolean last = k == txns.size() - 1;
+                boolean carriable = !txn.isStaged() && !hasSchemaChanges(txn);
+                if (carried != null && !carriable) {
+                    commitCarried(carried);
+                    committed.accept(carried.txn);
+                    carried = null;
+                }
+                boolean leaveOpen = !last && carriable;
+                Applied a =
+                        applyOnce(
+                                List.of(txn),
+                                prev,
+                                durable && last,
+                                MAX_PIPELINED,
+                                carried,
+                                leaveOpen);
+                if (carried != null) {
+                    committed.accept(carried.txn);
+                    carried = null;
+                }
+                if (leaveOpen) {
+                    List<ReplicaDialect.Sql> commit =
+                            dialect.commitStatements(List.of(txn), a.perTable, pipelineId);
+                    if (commit == null) {
+                        commitNow(txn, a.perTable);
+                        committed.accept(txn);
+                    } else {
+                        carried = new Carried(txn, commit);
+                    }
+                } else {
+                    committed.accept(txn);
+                }
+                prev = txn.commitLsn();
+            }
+        } catch (ApplyException e) {
+            if (e.isTransient()) {
+                // The caller connects again and reads the progress row.
+                throw e;
+            }
+            // Go on one transaction at a time from the first one the replica does not hold, so
+            // that a failure names its statement (or, if it does not repeat, the rest applies).
+            int from = k;
+            if (carried != null) {
+                Lsn held;
+                try {
+                    held = appliedLsn();
+                } catch (SQLException readFailure) {
+                    e.addSuppressed(readFailure);
+                    throw e;
+                }
+                if (held.equals(carried.txn.commitLsn())) {
+                    committed.accept(carried.txn);
+                } else {
+                    from = k - 1;
+                }
+            }
+            prev = from == 0 ? previous : txns.get(from - 1).commitLsn();
+            for (int i = from; i < txns.size(); i++) {
+                SourceTransaction txn = txns.get(i);
+                apply(List.of(txn), prev, durable && i == txns.size() - 1);
+                committed.accept(txn);
+                prev = txn.commitLsn();
+            }
+        }
+    }
+
+    /** A transaction applied and checked whose commit statements are still to be sent. */
+    private record Carried(SourceTransaction txn, List<ReplicaDialect.Sql> commit) {}
+
+    /** What {@link #applyOnce} did: the Dolt commit hash, and the row changes per table. */
+    private record Applied(String hash, Map<TableId, Long> perTable) {}
+
+    private static boolean hasSchemaChanges(SourceTransaction txn) {
+        for (RowChange c : txn.changes()) {
+            if (!c.op().isRow()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Sends {@code carried}'s commit in a round trip of its own. */
+    private void commitCarried(Carried carried) throws ApplyException {
+        Pipe pipe = new Pipe(MAX_PIPELINED);
+        try {
+            addCommit(pipe, carried);
+            pipe.flush();
+        } catch (SQLException | RuntimeException e) {
+            rollbackQuietly(e);
+            throw new ApplyException(carried.txn, null, "commit", e);
+        }
+    }
+
+    private void addCommit(Pipe pipe, Carried carried) throws SQLException {
+        for (ReplicaDialect.Sql c : carried.commit) {
+            pipe.add(carried.txn, null, null, new Bound(c.text(), c.params()));
+        }
+    }
+
+    private void commitNow(SourceTransaction txn, Map<TableId, Long> perTable)
+            throws ApplyException {
+        try {
+            dialect.commit(connection, List.of(txn), perTable, pipelineId);
+        } catch (SQLException | RuntimeException e) {
+            rollbackQuietly(e);
+            throw new ApplyException(txn, null, "commit", e);
         }
     }
 
     /** Whether the last failure came from a round trip of several statements. */
     private boolean ambiguousFailure;
 
-    private String applyOnce(
-            List<SourceTransaction> txns, Lsn previous, boolean durable, int pipelined)
+    /**
+     * @param carried a transaction whose commit goes first, in the same round trip (its transaction
+     *     is open, and it has no schema changes to make)
+     * @param leaveOpen whether to leave the replica transaction open, checked but not committed
+     */
+    private Applied applyOnce(
+            List<SourceTransaction> txns,
+            Lsn previous,
+            boolean durable,
+            int pipelined,
+            Carried carried,
+            boolean leaveOpen)
             throws ApplyException {
         ambiguousFailure = false;
         Pipe pipe = new Pipe(pipelined);
@@ -353,6 +498,11 @@ public final class ReplicaSession implements AutoCloseable {
                 }
             }
             at.set(txns.get(0), null, null);
+            if (carried != null) {
+                // The commit, then a new transaction, in the round trip with its first statements.
+                addCommit(pipe, carried);
+                pipe.add(at.txn, null, null, new Bound("BEGIN", List.of()));
+            }
             for (String statement : dialect.beginStatements(durable)) {
                 pipe.add(at.txn, null, null, new Bound(statement, List.of()));
             }
@@ -377,8 +527,11 @@ public final class ReplicaSession implements AutoCloseable {
             }
             at.set(last, null, null);
             pipe.flush();
+            if (leaveOpen) {
+                return new Applied(null, perTable);
+            }
             at.sql = "commit";
-            return dialect.commit(connection, txns, perTable, pipelineId);
+            return new Applied(dialect.commit(connection, txns, perTable, pipelineId), perTable);
         } catch (PipeException e) {
             rollbackQuietly(e.getCause());
             ambiguousFailure = e.ambiguous;

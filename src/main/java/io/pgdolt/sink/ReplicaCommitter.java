@@ -67,11 +67,11 @@ final class ReplicaCommitter implements Committer<SourceTransaction> {
     }
 
     /**
-     * Applies one checkpoint's transactions in commit order: each as its own replica transaction,
-     * or (commit granularity {@code checkpoint}) all of them as one. Only the last commit of the
-     * call has to be durable before it returns (see {@link ReplicaSession#apply(List, Lsn,
-     * boolean)}); should the replica lose earlier ones in a crash, the retry finds its progress row
-     * behind them and applies them again.
+     * Applies one checkpoint's transactions in commit order: each as its own replica transaction
+     * ({@link ReplicaSession#applyEach}), or (commit granularity {@code checkpoint}) all of them as
+     * one. Only the last commit of the call has to be durable before it returns (see {@link
+     * ReplicaSession#apply(List, Lsn, boolean)}); should the replica lose earlier ones in a crash,
+     * the retry finds its progress row behind them and applies them again.
      */
     @Override
     public void commit(Collection<CommitRequest<SourceTransaction>> requests)
@@ -114,29 +114,39 @@ final class ReplicaCommitter implements Committer<SourceTransaction> {
                     next++;
                     continue;
                 }
-                int end = perCheckpoint ? ordered.size() : next + 1;
-                List<SourceTransaction> group = ordered.subList(next, end);
-                boolean durable = end == ordered.size();
-                for (SourceTransaction t : group) {
+                List<SourceTransaction> rest = ordered.subList(next, ordered.size());
+                for (SourceTransaction t : rest) {
                     FaultInjection.at(FaultInjection.BEFORE_APPLY, t);
                 }
-                long started = System.nanoTime();
-                String hash = session.apply(group, appliedLsn, durable);
-                SourceTransaction last = group.get(group.size() - 1);
-                appliedLsn = last.commitLsn();
-                metrics.applied(group, System.nanoTime() - started);
-                for (SourceTransaction t : group) {
-                    FaultInjection.at(FaultInjection.AFTER_APPLY, t);
+                if (perCheckpoint) {
+                    long started = System.nanoTime();
+                    String hash = session.apply(rest, appliedLsn, true);
+                    SourceTransaction last = rest.get(rest.size() - 1);
+                    appliedLsn = last.commitLsn();
+                    metrics.applied(rest, System.nanoTime() - started);
+                    for (SourceTransaction t : rest) {
+                        FaultInjection.at(FaultInjection.AFTER_APPLY, t);
+                    }
+                    appliedSinceLog += rest.size();
+                    LOG.debug("applied {} transaction(s) up to {} as {}", rest.size(), last, hash);
+                } else {
+                    // One replica transaction each; each commit rides with the next one's
+                    // statements, and only the last must be durable.
+                    long[] since = {System.nanoTime()};
+                    session.applyEach(
+                            rest,
+                            appliedLsn,
+                            true,
+                            t -> {
+                                appliedLsn = t.commitLsn();
+                                long now = System.nanoTime();
+                                metrics.applied(List.of(t), now - since[0]);
+                                since[0] = now;
+                                appliedSinceLog++;
+                                FaultInjection.at(FaultInjection.AFTER_APPLY, t);
+                            });
                 }
-                appliedSinceLog += group.size();
-                if (LOG.isDebugEnabled()) {
-                    LOG.debug(
-                            "applied {} transaction(s) up to {} as {}",
-                            group.size(),
-                            last,
-                            hash == null ? "a replica transaction" : hash);
-                }
-                next = end;
+                next = ordered.size();
                 attempt = 0;
                 backoff = FIRST_BACKOFF;
                 deadline = System.nanoTime() + retryTimeout.toNanos();

@@ -128,4 +128,89 @@ class ReplicaSessionITCase {
                     .isEqualTo("2");
         }
     }
+
+    /**
+     * {@link ReplicaSession#applyEach}: each transaction its own replica commit (on Doltgres its
+     * own Dolt commit, message, author and date), the commits riding with the next transaction's
+     * statements; a transaction the replica disagrees with stops the run with every earlier one
+     * committed and nothing of it or after it applied.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"doltgres", "postgres"})
+    void applyEachCommitsEveryTransactionAndStopsAtTheFirstThatFails(String kind) throws Exception {
+        String name =
+                ("each_" + Long.toString(ThreadLocalRandom.current().nextLong(1L << 40), 36))
+                        .toLowerCase(Locale.ROOT);
+        Db server = TestServers.replica(kind);
+        server.exec("CREATE DATABASE " + name);
+        Db db = server.withDatabase(name);
+        db.exec("CREATE TABLE t (id int PRIMARY KEY, v text)");
+        boolean dolt = "doltgres".equals(kind);
+        ReplicaDialect dialect =
+                dolt ? new DoltgresDialect(true, "Each <each@example.com>") : new PostgresDialect();
+        Secret pw = new Secret(db.password());
+        List<Long> committed = new java.util.ArrayList<>();
+        try (ReplicaSession s =
+                ReplicaSession.open(db.url(), db.user(), pw, dialect, "p1", SchemaPolicy.STRICT)) {
+            s.applyEach(
+                    List.of(
+                            txn(1, 100, insert(1, "one"), insert(2, "two")),
+                            txn(2, 200, update(1, "uno")),
+                            txn(3, 300, insert(3, "three"), update(2, "dos"))),
+                    Lsn.ZERO,
+                    true,
+                    t -> committed.add(t.xid()));
+            assertThat(committed).containsExactly(1L, 2L, 3L);
+            assertThat(s.appliedLsn()).isEqualTo(Lsn.of(300));
+
+            committed.clear();
+            // xid 5 updates a row the replica lacks: 4 stays committed, 5 and 6 are not applied.
+            assertThatThrownBy(
+                            () ->
+                                    s.applyEach(
+                                            List.of(
+                                                    txn(4, 400, insert(4, "four")),
+                                                    txn(5, 500, insert(5, "five"), update(9, "x")),
+                                                    txn(6, 600, insert(6, "six"))),
+                                            Lsn.of(300),
+                                            true,
+                                            t -> committed.add(t.xid())))
+                    .isInstanceOf(ApplyException.class)
+                    .hasMessageContaining("xid 5")
+                    .hasMessageContaining("diverged");
+            assertThat(committed).containsExactly(4L);
+            assertThat(s.appliedLsn()).isEqualTo(Lsn.of(400));
+        }
+        assertThat(db.rows("SELECT id, v FROM t ORDER BY id"))
+                .containsExactly(
+                        List.of("1", "uno"),
+                        List.of("2", "dos"),
+                        List.of("3", "three"),
+                        List.of("4", "four"));
+        if (dolt) {
+            // One Dolt commit per transaction, each with the author and the source commit time.
+            assertThat(
+                            db.rows(
+                                    "SELECT message, committer, email FROM dolt_log"
+                                            + " WHERE message LIKE 'pgdolt: xid %'"))
+                    .extracting(
+                            r ->
+                                    r.get(0).lines().findFirst().orElse("")
+                                            + " "
+                                            + r.get(1)
+                                            + " "
+                                            + r.get(2))
+                    .containsExactlyInAnyOrder(
+                            "pgdolt: xid 1 at LSN 0/64 Each each@example.com",
+                            "pgdolt: xid 2 at LSN 0/C8 Each each@example.com",
+                            "pgdolt: xid 3 at LSN 0/12C Each each@example.com",
+                            "pgdolt: xid 4 at LSN 0/190 Each each@example.com");
+            assertThat(
+                            db.value(
+                                    "SELECT count(*) FROM dolt_log WHERE message LIKE 'pgdolt: xid"
+                                            + " %' AND date = CAST('2026-11-26 10:00:00' AS"
+                                            + " timestamp)"))
+                    .isEqualTo("4");
+        }
+    }
 }
