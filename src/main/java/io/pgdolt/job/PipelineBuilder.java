@@ -169,7 +169,8 @@ public final class PipelineBuilder {
                 .uid(SINK_UID + uidSuffix)
                 // One ordered apply stream: one committer.
                 .setParallelism(1)
-                .setMaxParallelism(MAX_PARALLELISM);
+                .setMaxParallelism(MAX_PARALLELISM)
+                .disableChaining();
     }
 
     private static void configureCheckpointing(
