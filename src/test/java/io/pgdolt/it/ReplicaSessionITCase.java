@@ -56,16 +56,22 @@ class ReplicaSessionITCase {
                 new String[] {String.valueOf(id), v});
     }
 
-    @ParameterizedTest
-    @ValueSource(strings = {"doltgres", "postgres"})
-    void secondCommitterIsFencedAndNothingAppliesTwice(String kind) throws Exception {
+    /** A new database on the {@code kind} replica server, holding an empty table t. */
+    private static Db freshDatabase(String kind, String prefix) throws Exception {
         String name =
-                ("sess_" + Long.toString(ThreadLocalRandom.current().nextLong(1L << 40), 36))
+                (prefix + Long.toString(ThreadLocalRandom.current().nextLong(1L << 40), 36))
                         .toLowerCase(Locale.ROOT);
         Db server = TestServers.replica(kind);
         server.exec("CREATE DATABASE " + name);
         Db db = server.withDatabase(name);
         db.exec("CREATE TABLE t (id int PRIMARY KEY, v text)");
+        return db;
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"doltgres", "postgres"})
+    void secondCommitterIsFencedAndNothingAppliesTwice(String kind) throws Exception {
+        Db db = freshDatabase(kind, "sess_");
         ReplicaDialect dialect =
                 "doltgres".equals(kind)
                         ? new DoltgresDialect(true, "t <t@example.com>")
@@ -138,13 +144,7 @@ class ReplicaSessionITCase {
     @ParameterizedTest
     @ValueSource(strings = {"doltgres", "postgres"})
     void applyEachCommitsEveryTransactionAndStopsAtTheFirstThatFails(String kind) throws Exception {
-        String name =
-                ("each_" + Long.toString(ThreadLocalRandom.current().nextLong(1L << 40), 36))
-                        .toLowerCase(Locale.ROOT);
-        Db server = TestServers.replica(kind);
-        server.exec("CREATE DATABASE " + name);
-        Db db = server.withDatabase(name);
-        db.exec("CREATE TABLE t (id int PRIMARY KEY, v text)");
+        Db db = freshDatabase(kind, "each_");
         boolean dolt = "doltgres".equals(kind);
         ReplicaDialect dialect =
                 dolt ? new DoltgresDialect(true, "Each <each@example.com>") : new PostgresDialect();
