@@ -373,9 +373,10 @@ public final class ReplicationBenchmark {
                     name(), r.txnRate, (tA - t0) / 1e9);
             long tB = waitVisible(schema, markerB, Duration.ofMinutes(5));
             double bulkRows = settings.bulk() * (double) settings.bulkRows();
-            if (tB - tA < 200_000_000L) {
-                // The bulk phase became visible with (or right after) the end of the TPC-B-like
-                // one, as with one commit per checkpoint: its own time cannot be told apart. All
+            if (tB - tA < 50_000_000L) {
+                // The bulk phase became visible within a couple of polls (20 ms each) of the end
+                // of the TPC-B-like one, as when one commit per checkpoint holds both: its own
+                // time cannot be told apart. All
                 // of it was applied within the whole held backlog's time, so that gives a bound.
                 r.bulkRowRate = bulkRows / ((tB - t0) / 1e9);
                 r.bulkAtLeast = true;
@@ -1543,8 +1544,10 @@ public final class ReplicationBenchmark {
                 .append(" updated rows each; then it lets go. The TPC-B-like rate is timed")
                 .append(" from 30% to 95% of that backlog being on the replica, the bulk rate")
                 .append(" from the first phase's marker row to the second's (when the second")
-                .append(" shows up less than 200 ms after the first, as with one commit per")
-                .append(" checkpoint, the phases cannot be timed apart: \"≥\" then gives the bulk")
+                .append(" shows up less than 50 ms after the first, as when one commit per")
+                .append(
+                        " checkpoint holds both, the phases cannot be timed apart: \"≥\" then gives"
+                                + " the bulk")
                 .append(" rows over the whole held backlog's time).\n")
                 .append("- **lag**: pgbench offers ")
                 .append(settings.lagRate())
