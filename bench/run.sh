@@ -5,7 +5,7 @@
 # a plain JDBC loop), on the same primary and pgbench workload, in one run.
 # Starts its own throwaway servers (target/bench-servers, free loopback ports,
 # default durability settings; stopped on exit), builds the job jar, and writes
-# BENCHMARKS.md and bench/results/lag.png. Takes about 11 minutes on 2 cores.
+# BENCHMARKS.md and bench/results/lag.png. Takes about 13 minutes on 2 cores.
 #
 # usage: bench/run.sh [--backlog N] [--bulk N] [--bulk-rows N] [--lag-rate N]
 #                     [--lag-seconds N] [--step-seconds N] [--warmup-seconds N]
