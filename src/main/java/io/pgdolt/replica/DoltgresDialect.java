@@ -86,12 +86,10 @@ public final class DoltgresDialect implements ReplicaDialect {
             connection.commit();
             return null;
         }
-        SourceTransaction last = txns.get(txns.size() - 1);
-        String message =
-                txns.size() == 1
-                        ? message(last, perTable, pipelineId)
-                        : message(txns, perTable, pipelineId);
-        return doltCommit(connection, message, last.commitTime());
+        return doltCommit(
+                connection,
+                commitMessage(txns, perTable, pipelineId),
+                txns.get(txns.size() - 1).commitTime());
     }
 
     /**
@@ -106,16 +104,22 @@ public final class DoltgresDialect implements ReplicaDialect {
         if (!commitPerTransaction) {
             return java.util.List.of(new Sql("COMMIT"));
         }
-        SourceTransaction last = txns.get(txns.size() - 1);
-        String message =
-                txns.size() == 1
-                        ? message(last, perTable, pipelineId)
-                        : message(txns, perTable, pipelineId);
+        String date = DOLT_DATE.format(txns.get(txns.size() - 1).commitTime());
         return java.util.List.of(
                 new Sql(
                         DOLT_COMMIT,
-                        java.util.List.of(message, author, DOLT_DATE.format(last.commitTime()))),
+                        java.util.List.of(commitMessage(txns, perTable, pipelineId), author, date)),
                 new Sql("COMMIT"));
+    }
+
+    /** The message of the commit of {@code txns}: one transaction's, or a checkpoint's. */
+    private static String commitMessage(
+            java.util.List<SourceTransaction> txns,
+            Map<TableId, Long> perTable,
+            String pipelineId) {
+        return txns.size() == 1
+                ? message(txns.get(0), perTable, pipelineId)
+                : message(txns, perTable, pipelineId);
     }
 
     private static final String DOLT_COMMIT =

@@ -65,15 +65,12 @@ public interface ReplicaDialect extends Serializable {
     /**
      * Statements that do what {@link #commit} does (same arguments), for sending in one round trip
      * with the statements that follow them: after them the session is outside any transaction. Such
-     * a commit need not be durable (the committer makes a later one durable). {@code null} when
-     * this dialect commits only through {@link #commit}.
+     * a commit need not be durable (the committer makes a later one durable).
      */
-    default java.util.List<Sql> commitStatements(
+    java.util.List<Sql> commitStatements(
             java.util.List<SourceTransaction> txns,
             java.util.Map<io.pgdolt.txn.TableId, Long> perTable,
-            String pipelineId) {
-        return null;
-    }
+            String pipelineId);
 
     /**
      * Keeps {@code table}, which the job is about to create in the public schema for its own

@@ -377,14 +377,10 @@ public final class ReplicaSession implements AutoCloseable {
                     carried = null;
                 }
                 if (leaveOpen) {
-                    List<ReplicaDialect.Sql> commit =
-                            dialect.commitStatements(List.of(txn), a.perTable, pipelineId);
-                    if (commit == null) {
-                        commitNow(txn, a.perTable);
-                        committed.accept(txn);
-                    } else {
-                        carried = new Carried(txn, commit);
-                    }
+                    carried =
+                            new Carried(
+                                    txn,
+                                    dialect.commitStatements(List.of(txn), a.perTable, pipelineId));
                 } else {
                     committed.accept(txn);
                 }
@@ -452,16 +448,6 @@ public final class ReplicaSession implements AutoCloseable {
     private void addCommit(Pipe pipe, Carried carried) throws SQLException {
         for (ReplicaDialect.Sql c : carried.commit) {
             pipe.add(carried.txn, null, null, new Bound(c.text(), c.params()));
-        }
-    }
-
-    private void commitNow(SourceTransaction txn, Map<TableId, Long> perTable)
-            throws ApplyException {
-        try {
-            dialect.commit(connection, List.of(txn), perTable, pipelineId);
-        } catch (SQLException | RuntimeException e) {
-            rollbackQuietly(e);
-            throw new ApplyException(txn, null, "commit", e);
         }
     }
 
