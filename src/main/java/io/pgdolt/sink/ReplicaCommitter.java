@@ -38,7 +38,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Called by the committer task's single thread; not thread-safe.
  */
-final class ReplicaCommitter implements Committer<SourceTransaction> {
+final class ReplicaCommitter implements Committer<TransactionCommittable> {
     private static final Logger LOG = LoggerFactory.getLogger(ReplicaCommitter.class);
     private static final Duration FIRST_BACKOFF = Duration.ofMillis(200);
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(15);
@@ -74,11 +74,11 @@ final class ReplicaCommitter implements Committer<SourceTransaction> {
      * the retry finds its progress row behind them and applies them again.
      */
     @Override
-    public void commit(Collection<CommitRequest<SourceTransaction>> requests)
+    public void commit(Collection<CommitRequest<TransactionCommittable>> requests)
             throws IOException, InterruptedException {
         List<SourceTransaction> ordered = new ArrayList<>(requests.size());
-        for (CommitRequest<SourceTransaction> r : requests) {
-            ordered.add(r.getCommittable());
+        for (CommitRequest<TransactionCommittable> r : requests) {
+            ordered.add(r.getCommittable().txn());
         }
         ordered.sort(Comparator.comparing(SourceTransaction::commitLsn));
         long deadline = System.nanoTime() + retryTimeout.toNanos();

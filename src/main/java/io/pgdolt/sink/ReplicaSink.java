@@ -13,7 +13,6 @@ import io.pgdolt.replica.TableDefinition;
 import io.pgdolt.snapshot.StartReport;
 import io.pgdolt.txn.Assembled;
 import io.pgdolt.txn.Lsn;
-import io.pgdolt.txn.SourceTransaction;
 import io.pgdolt.txn.TableId;
 import java.io.Serializable;
 import java.sql.SQLException;
@@ -32,7 +31,8 @@ import org.apache.flink.core.io.SimpleVersionedSerializer;
  * turns each checkpoint's transactions into committables, and a committer that applies them once
  * the checkpoint is complete. Must run with parallelism 1 (one ordered apply stream).
  */
-public final class ReplicaSink implements Sink<Assembled>, SupportsCommitter<SourceTransaction> {
+public final class ReplicaSink
+        implements Sink<Assembled>, SupportsCommitter<TransactionCommittable> {
     private static final long serialVersionUID = 1L;
 
     private final SessionFactory sessions;
@@ -117,18 +117,19 @@ public final class ReplicaSink implements Sink<Assembled>, SupportsCommitter<Sou
 
     @Override
     @Deprecated
-    public CommittingSinkWriter<Assembled, SourceTransaction> createWriter(InitContext context) {
+    public CommittingSinkWriter<Assembled, TransactionCommittable> createWriter(
+            InitContext context) {
         return new TransactionWriter(new ChunkStager(sessions, retryTimeout));
     }
 
     @Override
-    public CommittingSinkWriter<Assembled, SourceTransaction> createWriter(
+    public CommittingSinkWriter<Assembled, TransactionCommittable> createWriter(
             WriterInitContext context) {
         return new TransactionWriter(new ChunkStager(sessions, retryTimeout));
     }
 
     @Override
-    public Committer<SourceTransaction> createCommitter(CommitterInitContext context) {
+    public Committer<TransactionCommittable> createCommitter(CommitterInitContext context) {
         return new ReplicaCommitter(
                 sessions,
                 retryTimeout,
@@ -137,7 +138,7 @@ public final class ReplicaSink implements Sink<Assembled>, SupportsCommitter<Sou
     }
 
     @Override
-    public SimpleVersionedSerializer<SourceTransaction> getCommittableSerializer() {
+    public SimpleVersionedSerializer<TransactionCommittable> getCommittableSerializer() {
         return new TransactionCommittableSerializer();
     }
 

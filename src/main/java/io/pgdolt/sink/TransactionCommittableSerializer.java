@@ -1,7 +1,6 @@
 package io.pgdolt.sink;
 
 import io.pgdolt.txn.CodecSerializer.SourceTransactionSerializer;
-import io.pgdolt.txn.SourceTransaction;
 import java.io.IOException;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
 import org.apache.flink.core.memory.DataInputDeserializer;
@@ -11,9 +10,12 @@ import org.apache.flink.core.memory.DataOutputSerializer;
  * Serializer of the sink's committables (complete source transactions kept in checkpoint state
  * until the committer has applied them). The payload carries its own {@code TxnCodec} format
  * version (1 or 2 are read); this serializer's version 1 frames it.
+ *
+ * <p>A committable is encoded once: later calls copy the bytes it keeps (see {@link
+ * TransactionCommittable}).
  */
 final class TransactionCommittableSerializer
-        implements SimpleVersionedSerializer<SourceTransaction> {
+        implements SimpleVersionedSerializer<TransactionCommittable> {
     static final int VERSION = 1;
 
     @Override
@@ -22,14 +24,20 @@ final class TransactionCommittableSerializer
     }
 
     @Override
-    public byte[] serialize(SourceTransaction txn) throws IOException {
-        DataOutputSerializer out = new DataOutputSerializer(256);
-        SourceTransactionSerializer.INSTANCE.serialize(txn, out);
-        return out.getCopyOfBuffer();
+    public byte[] serialize(TransactionCommittable committable) throws IOException {
+        byte[] bytes = committable.serialized();
+        if (bytes == null) {
+            DataOutputSerializer out = new DataOutputSerializer(256);
+            SourceTransactionSerializer.INSTANCE.serialize(committable.txn(), out);
+            bytes = out.getCopyOfBuffer();
+            committable.serialized(bytes);
+        }
+        // A copy: the caller owns what it gets.
+        return bytes.clone();
     }
 
     @Override
-    public SourceTransaction deserialize(int version, byte[] serialized) throws IOException {
+    public TransactionCommittable deserialize(int version, byte[] serialized) throws IOException {
         if (version != VERSION) {
             throw new IOException(
                     "cannot read a committable of serializer version "
@@ -38,7 +46,8 @@ final class TransactionCommittableSerializer
                             + VERSION
                             + ")");
         }
-        return SourceTransactionSerializer.INSTANCE.deserialize(
-                new DataInputDeserializer(serialized));
+        return new TransactionCommittable(
+                SourceTransactionSerializer.INSTANCE.deserialize(
+                        new DataInputDeserializer(serialized)));
     }
 }

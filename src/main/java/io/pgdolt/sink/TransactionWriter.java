@@ -1,7 +1,6 @@
 package io.pgdolt.sink;
 
 import io.pgdolt.txn.Assembled;
-import io.pgdolt.txn.SourceTransaction;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -15,9 +14,9 @@ import org.apache.flink.api.connector.sink2.CommittingSinkWriter;
  * once ({@link ChunkStager}), so they are durable before the barrier that follows them completes;
  * nothing else is written to the replica here. Used by one task thread.
  */
-final class TransactionWriter implements CommittingSinkWriter<Assembled, SourceTransaction> {
+final class TransactionWriter implements CommittingSinkWriter<Assembled, TransactionCommittable> {
     private final ChunkStager stager;
-    private List<SourceTransaction> pending = new ArrayList<>();
+    private List<TransactionCommittable> pending = new ArrayList<>();
 
     TransactionWriter(ChunkStager stager) {
         this.stager = stager;
@@ -28,7 +27,7 @@ final class TransactionWriter implements CommittingSinkWriter<Assembled, SourceT
         if (element.chunk() != null) {
             stager.stage(element.chunk());
         } else {
-            pending.add(element.transaction());
+            pending.add(new TransactionCommittable(element.transaction()));
         }
     }
 
@@ -38,8 +37,8 @@ final class TransactionWriter implements CommittingSinkWriter<Assembled, SourceT
     }
 
     @Override
-    public Collection<SourceTransaction> prepareCommit() {
-        List<SourceTransaction> out = pending;
+    public Collection<TransactionCommittable> prepareCommit() {
+        List<TransactionCommittable> out = pending;
         pending = new ArrayList<>();
         return out;
     }

@@ -15,17 +15,32 @@ class TransactionCommittableSerializerTest {
 
     @Test
     void readsStoredPayloadsOfEveryFormat() throws IOException {
-        SourceTransaction v1 = serializer.deserialize(1, stored("source-transaction-v1.bin"));
+        SourceTransaction v1 = serializer.deserialize(1, stored("source-transaction-v1.bin")).txn();
         assertThat(v1.xid()).isEqualTo(4_294_967_295L);
         assertThat(v1.commitLsn().toString()).isEqualTo("16/B374D848");
         assertThat(v1.changes()).hasSize(4);
-        SourceTransaction v2 = serializer.deserialize(1, stored("source-transaction-v2.bin"));
+        SourceTransaction v2 = serializer.deserialize(1, stored("source-transaction-v2.bin")).txn();
         assertThat(v2.changes()).hasSize(6);
         byte[] v3bytes = stored("source-transaction-v3.bin");
-        SourceTransaction v3 = serializer.deserialize(1, v3bytes);
+        SourceTransaction v3 = serializer.deserialize(1, v3bytes).txn();
         assertThat(v3.changes()).hasSize(10);
         assertThat(serializer.getVersion()).isEqualTo(1);
-        assertThat(serializer.serialize(v3)).isEqualTo(v3bytes);
+        assertThat(serializer.serialize(new TransactionCommittable(v3))).isEqualTo(v3bytes);
+    }
+
+    @Test
+    void encodesACommittableOnceAndHandsOutCopies() throws IOException {
+        byte[] stored = stored("source-transaction-v3.bin");
+        SourceTransaction txn = serializer.deserialize(1, stored).txn();
+        TransactionCommittable committable = new TransactionCommittable(txn);
+        assertThat(committable.serialized()).isNull();
+        byte[] first = serializer.serialize(committable);
+        assertThat(first).isEqualTo(stored);
+        assertThat(committable.serialized()).isEqualTo(stored).isNotSameAs(first);
+        first[0] = 99; // the caller owns what it got
+        byte[] second = serializer.serialize(committable);
+        assertThat(second).isEqualTo(stored).isNotSameAs(committable.serialized());
+        assertThat(serializer.deserialize(1, second).txn()).isEqualTo(txn);
     }
 
     @Test
