@@ -648,11 +648,20 @@ public final class ReplicationBenchmark {
                     metric("flink_taskmanager_job_task_operator_pgdolt_transactionsApplied");
             double lag = metric("flink_taskmanager_job_task_operator_pgdolt_replicationLagMs");
             double commits = metric("flink_taskmanager_job_task_operator_pgdolt_replicaCommits");
+            // A failover is survivable (exactly-once holds) but it costs the figures, and the
+            // operator metrics above start again from 0: it must show.
+            double restarts = metric("flink_jobmanager_job_numRestarts");
             r.check +=
                     String.format(
                             "; job metrics: transactionsApplied %.0f, replicaCommits %.0f,"
-                                    + " replicationLagMs %.0f",
-                            applied, commits, lag);
+                                    + " replicationLagMs %.0f, job restarts %s",
+                            applied,
+                            commits,
+                            lag,
+                            Double.isNaN(restarts) ? "unknown" : String.format("%.0f", restarts));
+            if (restarts > 0) {
+                r.check += " (**the job failed over during this run; see its job.log**)";
+            }
         }
 
         @Override
