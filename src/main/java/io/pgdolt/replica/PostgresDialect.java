@@ -35,6 +35,20 @@ public final class PostgresDialect implements ReplicaDialect {
         return null;
     }
 
+    /**
+     * The change as a data-modifying CTE whose count of changed rows must be 1. Otherwise the cast
+     * fails ({@code invalid input syntax for type integer: "pgdolt: 0 rows changed ..."}), at run
+     * time: the ELSE branch depends on the count, so the planner cannot fold it.
+     */
+    @Override
+    public String checkedOneRow(String dml) {
+        return "WITH pgdolt_changed AS ("
+                + dml
+                + " RETURNING 1) SELECT CASE WHEN count(*) = 1 THEN 1 ELSE CAST('pgdolt: '"
+                + " || count(*) || ' rows changed instead of 1' AS int4) END FROM"
+                + " pgdolt_changed";
+    }
+
     @Override
     public java.util.List<Sql> commitStatements(
             java.util.List<SourceTransaction> txns,

@@ -73,6 +73,16 @@ public interface ReplicaDialect extends Serializable {
             String pipelineId);
 
     /**
+     * {@code dml} (an UPDATE or DELETE meant to change exactly one row) as a statement that fails
+     * on the replica unless it changed exactly one row, or {@code null} where the replica cannot
+     * check that itself. With it, a transaction's commit can follow its statements in the same
+     * round trip: a transaction the replica disagrees with fails before its COMMIT runs.
+     */
+    default String checkedOneRow(String dml) {
+        return null;
+    }
+
+    /**
      * Keeps {@code table}, which the job is about to create in the public schema for its own
      * bookkeeping, out of versioned commits. Nothing to do on a replica without versions.
      */

@@ -37,6 +37,15 @@ public final class ReplicaSession implements AutoCloseable {
     /** At most this many differently shaped statements share a round trip. */
     private static final int MAX_PIPELINED = 32;
 
+    /**
+     * At most this many small transactions commit in one round trip where the replica checks row
+     * counts itself (see {@link ReplicaDialect#checkedOneRow}).
+     */
+    static final int MAX_GROUPED = 16;
+
+    /** A transaction of more row changes than this is never grouped with others. */
+    private static final int MAX_GROUPED_CHANGES = 16;
+
     /** Prepared statements kept per session (multi-statement shapes included). */
     private static final int MAX_CACHED_STATEMENTS = 512;
 
@@ -87,6 +96,7 @@ public final class ReplicaSession implements AutoCloseable {
             Connection connection, ReplicaDialect dialect, String pipelineId, SchemaPolicy policy) {
         this.connection = connection;
         this.dialect = dialect;
+        this.groupsCommits = dialect.checkedOneRow("DELETE FROM t") != null;
         this.pipelineId = pipelineId;
         this.policy = policy;
     }
@@ -353,10 +363,35 @@ public final class ReplicaSession implements AutoCloseable {
         Lsn prev = previous;
         Carried carried = null;
         int k = 0;
+        boolean grouped = false;
+        int groupEnd = 0;
         try {
             for (; k < txns.size(); k++) {
                 SourceTransaction txn = txns.get(k);
                 boolean last = k == txns.size() - 1;
+                int end = k;
+                while (end < txns.size() && end - k < MAX_GROUPED && groupable(txns.get(end))) {
+                    end++;
+                }
+                if (end - k > 1) {
+                    // Several small transactions, each committed in the same round trip after
+                    // the replica has checked its row counts.
+                    List<SourceTransaction> group = txns.subList(k, end);
+                    grouped = true;
+                    groupEnd = end;
+                    applyGroup(carried, group, prev, durable && end == txns.size());
+                    grouped = false;
+                    if (carried != null) {
+                        committed.accept(carried.txn);
+                        carried = null;
+                    }
+                    for (SourceTransaction t : group) {
+                        committed.accept(t);
+                    }
+                    prev = group.get(group.size() - 1).commitLsn();
+                    k = end - 1;
+                    continue;
+                }
                 boolean carriable = !txn.isStaged() && !hasSchemaChanges(txn);
                 if (carried != null && !carriable) {
                     commitCarried(carried);
@@ -394,7 +429,9 @@ public final class ReplicaSession implements AutoCloseable {
             // Go on one transaction at a time from the first one the replica does not hold, so
             // that a failure names its statement (or, if it does not repeat, the rest applies).
             int from = k;
-            if (carried != null) {
+            if (carried != null || grouped) {
+                // The round trip may have committed its first transactions: the progress row
+                // says up to where.
                 Lsn held;
                 try {
                     held = appliedLsn();
@@ -402,11 +439,20 @@ public final class ReplicaSession implements AutoCloseable {
                     e.addSuppressed(readFailure);
                     throw e;
                 }
-                if (held.equals(carried.txn.commitLsn())) {
-                    committed.accept(carried.txn);
-                } else {
-                    from = k - 1;
+                // Only the transactions of that round trip, and only where the row names one of
+                // them (another committer may have moved it anywhere).
+                int base = carried != null ? k - 1 : k;
+                int limit = grouped ? groupEnd : k;
+                int match = -1;
+                for (int i = base; i < limit; i++) {
+                    if (txns.get(i).commitLsn().equals(held)) {
+                        match = i;
+                    }
                 }
+                for (int i = base; i <= match; i++) {
+                    committed.accept(txns.get(i));
+                }
+                from = match >= 0 ? match + 1 : base;
             }
             prev = from == 0 ? previous : txns.get(from - 1).commitLsn();
             for (int i = from; i < txns.size(); i++) {
@@ -416,6 +462,93 @@ public final class ReplicaSession implements AutoCloseable {
                 prev = txn.commitLsn();
             }
         }
+    }
+
+    /**
+     * Whether {@code txn} may commit in a round trip with others: the dialect checks row counts on
+     * the replica, and it is a few plain row changes (no schema change, TRUNCATE, staged chunks or
+     * keyless table), applied one statement each.
+     */
+    private boolean groupable(SourceTransaction txn) {
+        if (!groupsCommits || txn.isStaged() || txn.changes().size() > MAX_GROUPED_CHANGES) {
+            return false;
+        }
+        for (RowChange c : txn.changes()) {
+            RowChange.Op op = c.op();
+            if (c.fullRowKey()
+                    || (op != RowChange.Op.INSERT
+                            && op != RowChange.Op.UPDATE
+                            && op != RowChange.Op.DELETE)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Applies and commits each of {@code group} (after {@code carried}'s commit, if any) in one
+     * round trip. Every statement that must change one row is sent as the dialect's checked form,
+     * and the progress update too, so a transaction the replica disagrees with fails before its
+     * COMMIT: the transactions before it stay committed, it and those after it are not applied.
+     *
+     * @param durableLast whether the last commit must be durable before this returns
+     */
+    private void applyGroup(
+            Carried carried, List<SourceTransaction> group, Lsn previous, boolean durableLast)
+            throws ApplyException {
+        ambiguousFailure = false;
+        Pipe pipe = new Pipe(Integer.MAX_VALUE);
+        At at = new At(group.get(0));
+        try {
+            if (carried != null) {
+                addCommit(pipe, carried);
+            }
+            Lsn prev = previous;
+            for (int i = 0; i < group.size(); i++) {
+                SourceTransaction txn = group.get(i);
+                at.set(txn, null, null);
+                if (carried != null || i > 0) {
+                    // (Before the first, the driver opens the transaction itself.)
+                    pipe.add(txn, null, null, new Bound("BEGIN", List.of()));
+                }
+                for (String statement :
+                        dialect.beginStatements(durableLast && i == group.size() - 1)) {
+                    pipe.add(txn, null, null, new Bound(statement, List.of()));
+                }
+                pipe.add(txn, null, null, checked(progressUpdate(txn, prev)));
+                Map<TableId, Long> perTable = new java.util.HashMap<>();
+                for (RowChange c : txn.changes()) {
+                    at.table = c.table();
+                    perTable.merge(c.table(), 1L, Long::sum);
+                    Bound bound = bind(c);
+                    at.sql = bound.sql;
+                    // An INSERT changes its row or fails.
+                    pipe.add(
+                            txn,
+                            null,
+                            c.table(),
+                            c.op() == RowChange.Op.INSERT ? bound : checked(bound));
+                }
+                for (ReplicaDialect.Sql c :
+                        dialect.commitStatements(List.of(txn), perTable, pipelineId)) {
+                    pipe.add(txn, null, null, new Bound(c.text(), c.params()));
+                }
+                prev = txn.commitLsn();
+            }
+            at.set(group.get(group.size() - 1), null, null);
+            pipe.flush();
+        } catch (PipeException e) {
+            rollbackQuietly(e.getCause());
+            ambiguousFailure = true;
+            throw new ApplyException(e.txn, e.table, e.sql, e.getCause());
+        } catch (SQLException | RuntimeException e) {
+            rollbackQuietly(e);
+            throw new ApplyException(at.txn, at.table, at.sql, e);
+        }
+    }
+
+    private Bound checked(Bound bound) {
+        return new Bound(dialect.checkedOneRow(bound.sql), bound.values);
     }
 
     /** A transaction applied and checked whose commit statements are still to be sent. */
@@ -450,6 +583,9 @@ public final class ReplicaSession implements AutoCloseable {
             pipe.add(carried.txn, null, null, new Bound(c.text(), c.params()));
         }
     }
+
+    /** Whether the dialect checks row counts on the replica (see {@link #applyGroup}). */
+    private final boolean groupsCommits;
 
     /** Whether the last failure came from a round trip of several statements. */
     private boolean ambiguousFailure;

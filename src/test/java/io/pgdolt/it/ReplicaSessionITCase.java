@@ -20,6 +20,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ThreadLocalRandom;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -212,5 +213,94 @@ class ReplicaSessionITCase {
                                             + " timestamp)"))
                     .isEqualTo("4");
         }
+    }
+
+    private static RowChange delete(int id) {
+        return new RowChange(
+                new TableId("public", "t"),
+                RowChange.Op.DELETE,
+                new String[] {"id"},
+                new String[] {String.valueOf(id)},
+                new String[0],
+                new String[0]);
+    }
+
+    /**
+     * On PostgreSQL small transactions commit several to a round trip, the replica checking each
+     * statement's row count before the COMMIT that follows it: still one replica transaction per
+     * source transaction, and a diverged one stops the run with exactly those before it committed.
+     */
+    @Test
+    void groupedCommitsKeepOneTransactionEachAndStopAtTheFirstThatFails() throws Exception {
+        Db db = freshDatabase("postgres", "grouped_");
+        db.exec("INSERT INTO t VALUES (1, 'v0')");
+        Secret pw = new Secret(db.password());
+        List<Long> committed = new java.util.ArrayList<>();
+        try (ReplicaSession s =
+                ReplicaSession.open(
+                        db.url(),
+                        db.user(),
+                        pw,
+                        new PostgresDialect(),
+                        "p1",
+                        SchemaPolicy.STRICT)) {
+            // The first transaction creates the progress row (alone: there is no row to check).
+            s.applyEach(
+                    List.of(txn(2, 200, insert(2, "r2"), update(1, "v2"))),
+                    Lsn.ZERO,
+                    true,
+                    t -> committed.add(t.xid()));
+            List<SourceTransaction> batch = new java.util.ArrayList<>();
+            for (int x = 3; x <= 41; x++) {
+                batch.add(txn(x, 100L * x, insert(x, "r" + x), update(1, "v" + x)));
+            }
+            s.applyEach(batch, Lsn.of(200), true, t -> committed.add(t.xid()));
+            assertThat(committed)
+                    .containsExactlyElementsOf(
+                            java.util.stream.LongStream.rangeClosed(2, 41).boxed().toList());
+            assertThat(s.appliedLsn()).isEqualTo(Lsn.of(4100));
+
+            committed.clear();
+            batch.clear();
+            for (int x = 42; x <= 61; x++) {
+                batch.add(
+                        x == 50
+                                ? txn(x, 100L * x, insert(x, "r" + x), delete(999))
+                                : txn(x, 100L * x, insert(x, "r" + x), update(1, "v" + x)));
+            }
+            assertThatThrownBy(
+                            () ->
+                                    s.applyEach(
+                                            batch, Lsn.of(4100), true, t -> committed.add(t.xid())))
+                    .isInstanceOf(ApplyException.class)
+                    .hasMessageContaining("xid 50")
+                    .hasMessageContaining("diverged");
+            assertThat(committed)
+                    .containsExactlyElementsOf(
+                            java.util.stream.LongStream.rangeClosed(42, 49).boxed().toList());
+            assertThat(s.appliedLsn()).isEqualTo(Lsn.of(4900));
+
+            // Another committer moves the progress row: the next group commits nothing.
+            db.exec("UPDATE pgdolt_progress SET commit_lsn = '0/FFFF' WHERE pipeline_id = 'p1'");
+            committed.clear();
+            assertThatThrownBy(
+                            () ->
+                                    s.applyEach(
+                                            List.of(
+                                                    txn(50, 5000, insert(50, "r50")),
+                                                    txn(51, 5100, insert(51, "r51"))),
+                                            Lsn.of(4900),
+                                            true,
+                                            t -> committed.add(t.xid())))
+                    .isInstanceOf(ApplyException.class)
+                    .hasMessageContaining("another committer");
+            assertThat(committed).isEmpty();
+        }
+        assertThat(db.value("SELECT count(*) FROM t")).isEqualTo("49");
+        assertThat(db.value("SELECT v FROM t WHERE id = 1")).isEqualTo("v49");
+        assertThat(db.value("SELECT count(*) FROM t WHERE id BETWEEN 50 AND 61")).isEqualTo("0");
+        // Each source transaction was a replica transaction of its own.
+        assertThat(db.value("SELECT count(DISTINCT xmin::text) FROM t WHERE id BETWEEN 2 AND 49"))
+                .isEqualTo("48");
     }
 }
