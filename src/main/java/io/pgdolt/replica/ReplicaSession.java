@@ -340,26 +340,62 @@ public final class ReplicaSession implements AutoCloseable {
         }
     }
 
+    /** Told of each transaction once the replica has committed it, in commit order. */
+    @FunctionalInterface
+    public interface Committed {
+        /**
+         * @param nanos how long its commit took, statements included; transactions that committed
+         *     in one round trip share its time evenly
+         */
+        void committed(SourceTransaction txn, long nanos);
+    }
+
+    /** Reports commits to a {@link Committed}, timing each from the one before. */
+    private static final class Reporter {
+        private final Committed to;
+        private long since = System.nanoTime();
+
+        Reporter(Committed to) {
+            this.to = to;
+        }
+
+        void one(SourceTransaction txn) {
+            long now = System.nanoTime();
+            to.committed(txn, now - since);
+            since = now;
+        }
+
+        /** {@code txns}, committed together: the time since the last report is split. */
+        void together(List<SourceTransaction> txns) {
+            long now = System.nanoTime();
+            long share = (now - since) / Math.max(1, txns.size());
+            for (SourceTransaction t : txns) {
+                to.committed(t, share);
+            }
+            since = now;
+        }
+    }
+
     /**
      * Applies each of {@code txns} (in commit order, all after {@code previous}) as a replica
      * transaction of its own, as {@link #apply(SourceTransaction, Lsn)} would one by one, in about
      * half the round trips: a transaction's commit goes to the replica in the same round trip as
      * the next transaction's statements. It is sent only once the transaction's row counts have
      * been checked, so a transaction the replica disagrees with is never committed. Transactions
-     * with schema changes or staged chunks commit on their own.
+     * with schema changes or staged chunks commit on their own. Where the replica checks row counts
+     * itself (PostgreSQL), runs of small transactions commit up to {@link #MAX_GROUPED} to a round
+     * trip (see {@link #applyGroup}).
      *
      * @param durable whether the last commit must be durable before this returns (see {@link
      *     #apply(List, Lsn, boolean)}); earlier ones need not be
-     * @param committed called with each transaction once the replica has committed it, in order
+     * @param committed told of each transaction once the replica has committed it, in order
      * @throws ApplyException as {@link #apply(List, Lsn, boolean)}; the transactions reported
      *     committed before it stay committed
      */
     public void applyEach(
-            List<SourceTransaction> txns,
-            Lsn previous,
-            boolean durable,
-            java.util.function.Consumer<SourceTransaction> committed)
+            List<SourceTransaction> txns, Lsn previous, boolean durable, Committed committed)
             throws ApplyException {
+        Reporter report = new Reporter(committed);
         Lsn prev = previous;
         Carried carried = null;
         int k = 0;
@@ -381,13 +417,13 @@ public final class ReplicaSession implements AutoCloseable {
                     groupEnd = end;
                     applyGroup(carried, group, prev, durable && end == txns.size());
                     grouped = false;
+                    List<SourceTransaction> done = new ArrayList<>(group.size() + 1);
                     if (carried != null) {
-                        committed.accept(carried.txn);
+                        done.add(carried.txn);
                         carried = null;
                     }
-                    for (SourceTransaction t : group) {
-                        committed.accept(t);
-                    }
+                    done.addAll(group);
+                    report.together(done);
                     prev = group.get(group.size() - 1).commitLsn();
                     k = end - 1;
                     continue;
@@ -395,7 +431,7 @@ public final class ReplicaSession implements AutoCloseable {
                 boolean carriable = !txn.isStaged() && !hasSchemaChanges(txn);
                 if (carried != null && !carriable) {
                     commitCarried(carried);
-                    committed.accept(carried.txn);
+                    report.one(carried.txn);
                     carried = null;
                 }
                 boolean leaveOpen = !last && carriable;
@@ -408,7 +444,7 @@ public final class ReplicaSession implements AutoCloseable {
                                 carried,
                                 leaveOpen);
                 if (carried != null) {
-                    committed.accept(carried.txn);
+                    report.one(carried.txn);
                     carried = null;
                 }
                 if (leaveOpen) {
@@ -417,7 +453,7 @@ public final class ReplicaSession implements AutoCloseable {
                                     txn,
                                     dialect.commitStatements(List.of(txn), a.perTable, pipelineId));
                 } else {
-                    committed.accept(txn);
+                    report.one(txn);
                 }
                 prev = txn.commitLsn();
             }
@@ -449,8 +485,8 @@ public final class ReplicaSession implements AutoCloseable {
                         match = i;
                     }
                 }
-                for (int i = base; i <= match; i++) {
-                    committed.accept(txns.get(i));
+                if (match >= base) {
+                    report.together(txns.subList(base, match + 1));
                 }
                 from = match >= 0 ? match + 1 : base;
             }
@@ -458,7 +494,7 @@ public final class ReplicaSession implements AutoCloseable {
             for (int i = from; i < txns.size(); i++) {
                 SourceTransaction txn = txns.get(i);
                 apply(List.of(txn), prev, durable && i == txns.size() - 1);
-                committed.accept(txn);
+                report.one(txn);
                 prev = txn.commitLsn();
             }
         }

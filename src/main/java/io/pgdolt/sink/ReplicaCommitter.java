@@ -132,16 +132,13 @@ final class ReplicaCommitter implements Committer<TransactionCommittable> {
                 } else {
                     // One replica transaction each; each commit rides with the next one's
                     // statements, and only the last must be durable.
-                    long[] since = {System.nanoTime()};
                     session.applyEach(
                             rest,
                             appliedLsn,
                             true,
-                            t -> {
+                            (t, nanos) -> {
                                 appliedLsn = t.commitLsn();
-                                long now = System.nanoTime();
-                                metrics.applied(List.of(t), now - since[0]);
-                                since[0] = now;
+                                metrics.applied(List.of(t), nanos);
                                 appliedSinceLog++;
                                 FaultInjection.at(FaultInjection.AFTER_APPLY, t);
                             });

@@ -160,7 +160,7 @@ class ReplicaSessionITCase {
                             txn(3, 300, insert(3, "three"), update(2, "dos"))),
                     Lsn.ZERO,
                     true,
-                    t -> committed.add(t.xid()));
+                    (t, nanos) -> committed.add(t.xid()));
             assertThat(committed).containsExactly(1L, 2L, 3L);
             assertThat(s.appliedLsn()).isEqualTo(Lsn.of(300));
 
@@ -175,7 +175,7 @@ class ReplicaSessionITCase {
                                                     txn(6, 600, insert(6, "six"))),
                                             Lsn.of(300),
                                             true,
-                                            t -> committed.add(t.xid())))
+                                            (t, nanos) -> committed.add(t.xid())))
                     .isInstanceOf(ApplyException.class)
                     .hasMessageContaining("xid 5")
                     .hasMessageContaining("diverged");
@@ -249,15 +249,28 @@ class ReplicaSessionITCase {
                     List.of(txn(2, 200, insert(2, "r2"), update(1, "v2"))),
                     Lsn.ZERO,
                     true,
-                    t -> committed.add(t.xid()));
+                    (t, nanos) -> committed.add(t.xid()));
             List<SourceTransaction> batch = new java.util.ArrayList<>();
             for (int x = 3; x <= 41; x++) {
                 batch.add(txn(x, 100L * x, insert(x, "r" + x), update(1, "v" + x)));
             }
-            s.applyEach(batch, Lsn.of(200), true, t -> committed.add(t.xid()));
+            List<Long> times = new java.util.ArrayList<>();
+            s.applyEach(
+                    batch,
+                    Lsn.of(200),
+                    true,
+                    (t, nanos) -> {
+                        committed.add(t.xid());
+                        times.add(nanos);
+                    });
             assertThat(committed)
                     .containsExactlyElementsOf(
                             java.util.stream.LongStream.rangeClosed(2, 41).boxed().toList());
+            // Three round trips (16, 16 and 7 transactions), each one's time shared evenly.
+            assertThat(times).allMatch(n -> n > 0);
+            assertThat(new java.util.HashSet<>(times.subList(0, 16))).hasSize(1);
+            assertThat(new java.util.HashSet<>(times.subList(16, 32))).hasSize(1);
+            assertThat(new java.util.HashSet<>(times.subList(32, 39))).hasSize(1);
             assertThat(s.appliedLsn()).isEqualTo(Lsn.of(4100));
 
             committed.clear();
@@ -271,7 +284,10 @@ class ReplicaSessionITCase {
             assertThatThrownBy(
                             () ->
                                     s.applyEach(
-                                            batch, Lsn.of(4100), true, t -> committed.add(t.xid())))
+                                            batch,
+                                            Lsn.of(4100),
+                                            true,
+                                            (t, nanos) -> committed.add(t.xid())))
                     .isInstanceOf(ApplyException.class)
                     .hasMessageContaining("xid 50")
                     .hasMessageContaining("diverged");
@@ -291,7 +307,7 @@ class ReplicaSessionITCase {
                                                     txn(51, 5100, insert(51, "r51"))),
                                             Lsn.of(4900),
                                             true,
-                                            t -> committed.add(t.xid())))
+                                            (t, nanos) -> committed.add(t.xid())))
                     .isInstanceOf(ApplyException.class)
                     .hasMessageContaining("another committer");
             assertThat(committed).isEmpty();
