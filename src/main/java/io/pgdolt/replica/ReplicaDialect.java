@@ -64,8 +64,8 @@ public interface ReplicaDialect extends Serializable {
 
     /**
      * Statements that do what {@link #commit} does (same arguments), for sending in one round trip
-     * with the statements that follow them, which begin with BEGIN. Such a commit need not be
-     * durable (the committer makes a later one durable).
+     * with the statements that follow them: after them the session is outside any transaction. Such
+     * a commit need not be durable (the committer makes a later one durable).
      */
     java.util.List<Sql> commitStatements(
             java.util.List<SourceTransaction> txns,

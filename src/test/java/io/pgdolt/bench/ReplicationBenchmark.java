@@ -940,14 +940,9 @@ public final class ReplicationBenchmark {
                                 * 1000;
                 say("%s: bulk at %.0f row changes/s", name, r.bulkRowRate);
                 r.check = "n/a (no replication)";
-                c.rollback(); // the empty transaction after the last dolt_commit
             }
         }
 
-        /**
-         * As pgdolt commits: on Doltgres {@code dolt_commit} commits the transaction and a BEGIN
-         * goes on in the one Doltgres then reports open (no COMMIT between them).
-         */
         private void commit(Connection c, PreparedStatement doltCommit, int i) throws SQLException {
             if (dolt) {
                 doltCommit.setString(1, "raw loop transaction " + i);
@@ -956,12 +951,8 @@ public final class ReplicationBenchmark {
                 try (ResultSet rs = doltCommit.executeQuery()) {
                     rs.next();
                 }
-                try (Statement begin = c.createStatement()) {
-                    begin.execute("BEGIN");
-                }
-            } else {
-                c.commit();
             }
+            c.commit();
         }
     }
 
