@@ -14,6 +14,7 @@ import org.apache.flink.cdc.connectors.base.source.meta.offset.Offset;
 import org.apache.flink.cdc.connectors.postgres.source.PostgresConnectionPoolFactory;
 import org.apache.flink.cdc.connectors.postgres.source.PostgresDialect;
 import org.apache.flink.cdc.connectors.postgres.source.config.PostgresSourceConfig;
+import org.apache.flink.util.function.RunnableWithException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -69,18 +70,13 @@ final class TlsPostgresDialect extends PostgresDialect {
         confirmSlot(() -> super.notifyCheckpointComplete(checkpointId, offset), checkpointId);
     }
 
-    /** A call that may lose the race with the reader thread. */
-    interface SlotConfirmation {
-        void run() throws Exception;
-    }
-
     /**
      * Runs {@code confirm} until it does not throw {@link ConcurrentModificationException}, at most
      * {@link #CONFIRM_ATTEMPTS} times.
      *
      * @return whether it completed
      */
-    static boolean confirmSlot(SlotConfirmation confirm, long checkpointId) throws Exception {
+    static boolean confirmSlot(RunnableWithException confirm, long checkpointId) throws Exception {
         for (int attempt = 1; ; attempt++) {
             try {
                 confirm.run();
