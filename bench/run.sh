@@ -11,8 +11,8 @@
 #                     [--lag-seconds N] [--step-seconds N] [--warmup-seconds N]
 #                     [--only a,b,...]
 #                     [--groups-backlog N] [--groups 1,2,4]
-#   contenders (--only): raw-doltgres builtin-doltgres pgdolt-doltgres
-#     pgdolt-doltgres-ckpt raw-postgres native-postgres pgdolt-postgres
+#   contenders (--only): raw-doltgres raw-doltgres-progress builtin-doltgres pgdolt-doltgres
+#     pgdolt-doltgres-ckpt raw-postgres raw-postgres-progress native-postgres pgdolt-postgres
 #     pgdolt-postgres-ckpt groups-doltgres groups-doltgres-dbs groups-postgres
 #   (groups-*: the apply rate with 1, 2 and 4 replication groups; -dbs: a
 #   Doltgres database per group)

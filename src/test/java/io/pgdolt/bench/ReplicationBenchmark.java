@@ -1,5 +1,6 @@
 package io.pgdolt.bench;
 
+import io.pgdolt.replica.ReplicaSession;
 import io.pgdolt.testing.Db;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -55,8 +56,8 @@ import org.postgresql.PGConnection;
  * </ol>
  *
  * <p>The raw-capacity contenders send the same statements and commits from a plain JDBC loop (one
- * connection, prepared statements, one batch per run of equal statements): what the replica can
- * take at best from one client.
+ * connection, prepared statements, a whole TPC-B-like transaction per round trip, one batch per
+ * bulk transaction): what the replica can take at best from one client.
  */
 public final class ReplicationBenchmark {
     private static final String[] TABLES = {
@@ -193,11 +194,13 @@ public final class ReplicationBenchmark {
         primaryAdmin.exec("DROP DATABASE IF EXISTS bench WITH (FORCE)", "CREATE DATABASE bench");
         List<Contender> contenders =
                 List.of(
-                        new RawLoop("raw-doltgres", null, true),
+                        new RawLoop("raw-doltgres", null, true, false),
+                        new RawLoop("raw-doltgres-progress", null, true, true),
                         new Builtin(),
                         new Pgdolt("pgdolt-doltgres", null, "doltgres", "transaction"),
                         new Pgdolt("pgdolt-doltgres-ckpt", null, "doltgres", "checkpoint"),
-                        new RawLoop("raw-postgres", pgReplica, false),
+                        new RawLoop("raw-postgres", pgReplica, false, false),
+                        new RawLoop("raw-postgres-progress", pgReplica, false, true),
                         new Native(),
                         new Pgdolt("pgdolt-postgres", pgReplica, "postgres", "transaction"),
                         new Pgdolt("pgdolt-postgres-ckpt", pgReplica, "postgres", "checkpoint"));
@@ -800,23 +803,36 @@ public final class ReplicationBenchmark {
 
     /**
      * The replica's capacity from one plain JDBC client: the statements pgdolt sends for the same
-     * transactions (full-row UPDATEs by key, INSERT, casts from text), prepared, consecutive equal
-     * statements batched, and the same commit (on Doltgres dolt_commit with message, author and
-     * date).
+     * transactions (full-row UPDATEs by key, INSERT, casts from text), prepared, and the same
+     * commit (on Doltgres dolt_commit with message, author and date). A TPC-B-like transaction goes
+     * in one round trip (BEGIN, its statements, the commit); a bulk one as one batch, then the
+     * commit.
      */
+    /** pgdolt's progress row update (ReplicaSession), for the raw loop's progress variant. */
+    private static final String PROGRESS_UPDATE =
+            "UPDATE public.pgdolt_progress SET commit_lsn = CAST(? AS varchar), xid = CAST(? AS"
+                    + " int8), commit_time = CAST(? AS timestamptz), committer_id = CAST(? AS"
+                    + " varchar) WHERE pipeline_id = CAST(? AS varchar) AND commit_lsn = CAST(? AS"
+                    + " varchar)";
+
     private final class RawLoop implements Contender {
         private final String name;
         private Db replica;
         private final boolean dolt;
+        private final boolean progress;
 
         private DoltgresServer own;
 
-        /** Into {@code server}, or (null) into a fresh Doltgres of its own. */
-        RawLoop(String name, Db server, boolean dolt) {
+        /**
+         * Into {@code server}, or (null) into a fresh Doltgres of its own; with {@code progress},
+         * each transaction also moves a progress row as pgdolt's does (exactly-once bookkeeping).
+         */
+        RawLoop(String name, Db server, boolean dolt, boolean progress) {
             this.name = name;
             this.replica =
                     server == null ? null : server.withDatabase("bench_" + name.replace('-', '_'));
             this.dolt = dolt;
+            this.progress = progress;
         }
 
         @Override
@@ -834,7 +850,10 @@ public final class ReplicationBenchmark {
         @Override
         public String description() {
             return "plain JDBC loop, same statements and commits, into "
-                    + (dolt ? "Doltgres (raw capacity)" : "PostgreSQL (raw capacity)");
+                    + (dolt ? "Doltgres" : "PostgreSQL")
+                    + (progress
+                            ? ", each transaction also moving a progress row as pgdolt's does"
+                            : " (raw capacity)");
         }
 
         @Override
@@ -852,6 +871,9 @@ public final class ReplicationBenchmark {
                 pid = pgReplicaPid();
             }
             loadReplica(primary, replica, schema, dolt);
+            if (progress) {
+                createProgressRow(replica, dolt);
+            }
             Random random = new Random(42);
             try (Connection c = replica.connect()) {
                 c.setAutoCommit(false);
@@ -863,63 +885,97 @@ public final class ReplicationBenchmark {
                                         + "pgbench_accounts SET bid = CAST(? AS int4), abalance ="
                                         + " CAST(? AS int4), filler = CAST(? AS bpchar) WHERE aid"
                                         + " = CAST(? AS int4)");
-                PreparedStatement teller =
-                        c.prepareStatement(
-                                "UPDATE "
-                                        + s
-                                        + "pgbench_tellers SET bid = CAST(? AS int4), tbalance ="
-                                        + " CAST(? AS int4), filler = CAST(? AS bpchar) WHERE tid ="
-                                        + " CAST(? AS int4)");
-                PreparedStatement branch =
-                        c.prepareStatement(
-                                "UPDATE "
-                                        + s
-                                        + "pgbench_branches SET bbalance = CAST(? AS int4), filler"
-                                        + " = CAST(? AS bpchar) WHERE bid = CAST(? AS int4)");
-                PreparedStatement history =
-                        c.prepareStatement(
-                                "INSERT INTO "
-                                        + s
-                                        + "pgbench_history (hid, tid, bid, aid, delta, mtime,"
-                                        + " filler) VALUES (CAST(? AS int8), CAST(? AS int4),"
-                                        + " CAST(? AS int4), CAST(? AS int4), CAST(? AS int4),"
-                                        + " CAST(? AS timestamp), CAST(? AS bpchar))");
                 PreparedStatement commit =
                         c.prepareStatement(
                                 "SELECT dolt_commit('-A', '-m', ?, '--author', ?, '--date', ?)");
+                // A whole TPC-B-like transaction in one round trip, as pgdolt sends one: the
+                // statements, the commit (on Doltgres dolt_commit, which also ends the SQL
+                // transaction) and COMMIT, one multi-statement prepared statement.
+                String[] tpcb = {
+                    "UPDATE "
+                            + s
+                            + "pgbench_accounts SET bid = CAST(? AS int4), abalance = CAST(? AS"
+                            + " int4), filler = CAST(? AS bpchar) WHERE aid = CAST(? AS int4)",
+                    "UPDATE "
+                            + s
+                            + "pgbench_tellers SET bid = CAST(? AS int4), tbalance = CAST(? AS"
+                            + " int4), filler = CAST(? AS bpchar) WHERE tid = CAST(? AS int4)",
+                    "UPDATE "
+                            + s
+                            + "pgbench_branches SET bbalance = CAST(? AS int4), filler = CAST(?"
+                            + " AS bpchar) WHERE bid = CAST(? AS int4)",
+                    "INSERT INTO "
+                            + s
+                            + "pgbench_history (hid, tid, bid, aid, delta, mtime, filler) VALUES"
+                            + " (CAST(? AS int8), CAST(? AS int4), CAST(? AS int4), CAST(? AS"
+                            + " int4), CAST(? AS int4), CAST(? AS timestamp), CAST(? AS bpchar))"
+                };
+                if (progress) {
+                    // First, as pgdolt sends it: the compare-and-set of the progress row.
+                    String[] with = new String[tpcb.length + 1];
+                    with[0] = PROGRESS_UPDATE;
+                    System.arraycopy(tpcb, 0, with, 1, tpcb.length);
+                    tpcb = with;
+                }
+                c.setAutoCommit(true);
+                PreparedStatement txn =
+                        c.prepareStatement(
+                                "BEGIN;\n"
+                                        + String.join(";\n", tpcb)
+                                        + (dolt
+                                                ? ";\nSELECT dolt_commit('-A', '-m', ?, '--author',"
+                                                        + " ?, '--date', ?)"
+                                                : "")
+                                        + ";\nCOMMIT");
                 double cpu0 = ProcStats.cpuSeconds(pid);
                 long t0 = System.nanoTime();
                 for (int i = 0; i < settings.backlog(); i++) {
                     int aid = 1 + random.nextInt(ACCOUNTS);
                     int tid = 1 + random.nextInt(10);
-                    account.setString(1, "1");
-                    account.setString(2, Integer.toString(random.nextInt(10000)));
-                    account.setString(3, null);
-                    account.setString(4, Integer.toString(aid));
-                    account.executeUpdate();
-                    teller.setString(1, "1");
-                    teller.setString(2, Integer.toString(random.nextInt(10000)));
-                    teller.setString(3, null);
-                    teller.setString(4, Integer.toString(tid));
-                    teller.executeUpdate();
-                    branch.setString(1, Integer.toString(random.nextInt(10000)));
-                    branch.setString(2, null);
-                    branch.setString(3, "1");
-                    branch.executeUpdate();
-                    history.setString(1, Integer.toString(i + 1));
-                    history.setString(2, Integer.toString(tid));
-                    history.setString(3, "1");
-                    history.setString(4, Integer.toString(aid));
-                    history.setString(5, Integer.toString(random.nextInt(10000) - 5000));
-                    history.setString(6, LocalDateTime.now(ZoneOffset.UTC).toString());
-                    history.setString(7, null);
-                    history.executeUpdate();
-                    commit(c, commit, i);
+                    String[] values = {
+                        "1",
+                        Integer.toString(random.nextInt(10000)),
+                        null,
+                        Integer.toString(aid),
+                        "1",
+                        Integer.toString(random.nextInt(10000)),
+                        null,
+                        Integer.toString(tid),
+                        Integer.toString(random.nextInt(10000)),
+                        null,
+                        "1",
+                        Integer.toString(i + 1),
+                        Integer.toString(tid),
+                        "1",
+                        Integer.toString(aid),
+                        Integer.toString(random.nextInt(10000) - 5000),
+                        LocalDateTime.now(ZoneOffset.UTC).toString(),
+                        null
+                    };
+                    int p = 1;
+                    if (progress) {
+                        txn.setString(p++, "0/" + Integer.toHexString(i + 1));
+                        txn.setString(p++, Integer.toString(i + 1));
+                        txn.setString(p++, "2026-01-01T00:00:00Z");
+                        txn.setString(p++, "raw-loop");
+                        txn.setString(p++, "raw-loop");
+                        txn.setString(p++, "0/" + Integer.toHexString(i));
+                    }
+                    for (String v : values) {
+                        txn.setString(p++, v);
+                    }
+                    if (dolt) {
+                        txn.setString(p++, "raw loop transaction " + i);
+                        txn.setString(p++, "bench <bench@localhost>");
+                        txn.setString(p, "2026-01-01T00:00:00Z");
+                    }
+                    checkOneRowEach(txn, tpcb.length, i);
                 }
                 long t1 = System.nanoTime();
                 r.txnRate = settings.backlog() / ((t1 - t0) / 1e9);
                 r.rowRate = r.txnRate * 4;
                 say("%s: TPC-B-like at %.1f txn/s", name, r.txnRate);
+                c.setAutoCommit(false);
                 for (int i = 0; i < settings.bulk(); i++) {
                     int from = 1 + random.nextInt(ACCOUNTS - settings.bulkRows());
                     for (int k = 0; k < settings.bulkRows(); k++) {
@@ -940,6 +996,59 @@ public final class ReplicationBenchmark {
                                 * 1000;
                 say("%s: bulk at %.0f row changes/s", name, r.bulkRowRate);
                 r.check = "n/a (no replication)";
+            }
+        }
+
+        /** The progress table and its row at 0/0, kept out of Dolt commits as pgdolt keeps it. */
+        private void createProgressRow(Db replica, boolean dolt) throws SQLException {
+            try (Connection c = replica.connect();
+                    Statement st = c.createStatement()) {
+                c.setAutoCommit(true);
+                if (dolt) {
+                    st.execute("INSERT INTO dolt_ignore VALUES ('pgdolt_progress', true)");
+                }
+                st.execute(ReplicaSession.PROGRESS_TABLE_DDL);
+                st.execute(
+                        "INSERT INTO public.pgdolt_progress VALUES ('raw-loop', '0/0', 0, now(),"
+                                + " 'raw-loop')");
+                if (dolt) {
+                    st.execute("SELECT dolt_commit('-A', '-m', 'bench: progress table ignored')");
+                }
+            }
+        }
+
+        /**
+         * Runs one round trip of {@code txn} and fails unless each of its first {@code changes}
+         * data statements changed exactly one row (its BEGIN, dolt_commit and COMMIT aside).
+         */
+        private void checkOneRowEach(PreparedStatement txn, int changes, int i)
+                throws SQLException {
+            List<Integer> counts = new ArrayList<>();
+            boolean results = txn.execute();
+            while (true) {
+                if (results) {
+                    txn.getResultSet().close();
+                } else {
+                    int n = txn.getUpdateCount();
+                    if (n == -1) {
+                        break;
+                    }
+                    counts.add(n);
+                }
+                results = txn.getMoreResults();
+            }
+            // BEGIN, the data statements, COMMIT: Doltgres reports 0 for an UPDATE that wrote
+            // the values the row had, so only a count above 1 or a missing one is an error there.
+            if (counts.size() != changes + 2) {
+                throw new IllegalStateException(
+                        name + ": transaction " + i + " reported " + counts + " row counts");
+            }
+            for (int k = 1; k <= changes; k++) {
+                int n = counts.get(k);
+                if (n > 1 || (n != 1 && !dolt)) {
+                    throw new IllegalStateException(
+                            name + ": transaction " + i + " changed " + counts + " rows");
+                }
             }
         }
 
@@ -1511,6 +1620,8 @@ public final class ReplicationBenchmark {
         Result nativePg = find("native-postgres");
         Result rawDolt = find("raw-doltgres");
         Result rawPg = find("raw-postgres");
+        Result rawDoltProgress = find("raw-doltgres-progress");
+        Result rawPgProgress = find("raw-postgres-progress");
         StringBuilder md = new StringBuilder();
         md.append("# pgdolt benchmarks\n\n")
                 .append("Written by `bench/run.sh` on ")
@@ -1585,8 +1696,16 @@ public final class ReplicationBenchmark {
                 .append(" the primary's, and the Dolt commits added are counted against the source")
                 .append(" transactions.\n")
                 .append("- **raw capacity**: the same statements and commits sent by a plain JDBC")
-                .append(" loop (one connection, prepared statements, equal consecutive statements")
-                .append(" batched): the best one client gets from the replica.\n\n")
+                .append(" loop (one connection, prepared statements; a TPC-B-like transaction's")
+                .append(" statements, Dolt commit and COMMIT in one round trip; a bulk")
+                .append(" transaction's updates as one batch): the best one client gets from the")
+                .append(" replica.\n")
+                .append("- **raw + progress row** (`raw-*-progress`): the same loop, each")
+                .append(" transaction also moving a progress row by compare-and-set, the UPDATE")
+                .append(
+                        " pgdolt sends for exactly-once (on Doltgres the table is in"
+                                + " `dolt_ignore`,")
+                .append(" as pgdolt's is): what that bookkeeping costs the replica.\n\n")
                 .append("## Results\n\n")
                 .append("| contender | TPC-B txn/s | row changes/s | bulk row changes/s |")
                 .append(" lag p50 ms | lag p99 ms | held txn/s | CPU s / 1k txn | replicator")
@@ -1627,10 +1746,12 @@ public final class ReplicationBenchmark {
                 .append(
                         "| contender | txn/s vs built-in | row changes/s vs built-in | bulk rows/s"
                                 + " vs")
-                .append(" built-in | txn/s vs native | txn/s vs raw capacity of its replica |\n")
-                .append("|---|---:|---:|---:|---:|---:|\n");
+                .append(" built-in | txn/s vs native | txn/s vs raw capacity of its replica |")
+                .append(" txn/s vs raw + progress row |\n")
+                .append("|---|---:|---:|---:|---:|---:|---:|\n");
         for (Result r : results) {
             Result raw = r.name.contains("postgres") ? rawPg : rawDolt;
+            Result rawProgress = r.name.contains("postgres") ? rawPgProgress : rawDoltProgress;
             md.append("| ")
                     .append(r.name)
                     .append(" | ")
@@ -1647,6 +1768,11 @@ public final class ReplicationBenchmark {
                     .append(ratio(r.txnRate, nativePg == null ? Double.NaN : nativePg.txnRate))
                     .append(" | ")
                     .append(ratio(r.txnRate, raw == null ? Double.NaN : raw.txnRate))
+                    .append(" | ")
+                    .append(
+                            ratio(
+                                    r.txnRate,
+                                    rawProgress == null ? Double.NaN : rawProgress.txnRate))
                     .append(" |\n");
         }
         if (!groupRows.isEmpty()) {
