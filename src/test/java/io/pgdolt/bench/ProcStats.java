@@ -13,7 +13,12 @@ final class ProcStats {
 
     private ProcStats() {}
 
-    /** CPU seconds (user + system) used so far by {@code pid} and its live descendants. */
+    /**
+     * CPU seconds (user + system) used so far by {@code pid} and its descendants: the live ones'
+     * own time, plus the time of ended children they have reaped (cutime, cstime), so that the
+     * figure does not drop when a child ends (a PostgreSQL backend or walsender exiting between two
+     * readings).
+     */
     static double cpuSeconds(long pid) {
         double total = 0;
         for (long p : tree(pid)) {
@@ -21,7 +26,12 @@ final class ProcStats {
                 String stat = Files.readString(Path.of("/proc", Long.toString(p), "stat"));
                 // Fields after the command name, which is in parentheses and may hold spaces.
                 String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-                total += (Long.parseLong(f[11]) + Long.parseLong(f[12])) / TICKS;
+                total +=
+                        (Long.parseLong(f[11])
+                                        + Long.parseLong(f[12])
+                                        + Long.parseLong(f[13])
+                                        + Long.parseLong(f[14]))
+                                / TICKS;
             } catch (IOException | RuntimeException gone) {
                 // The process ended meanwhile.
             }
