@@ -42,19 +42,23 @@ class SavepointUpgradeITCase {
                                 ddl.toArray(new String[0]))) {
             List<Long> expected = new ArrayList<>();
             String job;
+            String v2;
             try (BackgroundLoad load = new BackgroundLoad(new Workload(1), f.primary)) {
                 job = cluster.submit(f.writeConfig(dir.resolve("v1")));
                 cluster.awaitState(job, "RUNNING", Duration.ofMinutes(2));
                 FaultsITCase.awaitCommitted(load, 200);
                 String savepoint = cluster.stopWithSavepoint(job);
                 expected.addAll(load.stopAndGet());
+                assertThat(cluster.enteredAt(job, "RESTARTING"))
+                        .as("v1 ran without a failover up to its savepoint")
+                        .isZero();
 
                 // While the job is down: a new table joins the publication and gets rows.
                 f.primary.exec("ALTER PUBLICATION " + f.name + " ADD TABLE notes");
                 expected.addAll(notes(f, 1, 20));
 
                 f.withPipelineYaml("parallelism: 2");
-                String v2 = cluster.submit(f.writeConfig(dir.resolve("v2")), "-s", savepoint);
+                v2 = cluster.submit(f.writeConfig(dir.resolve("v2")), "-s", savepoint);
                 cluster.awaitState(v2, "RUNNING", Duration.ofMinutes(2));
                 assertThat(
                                 f.replica.value(
@@ -70,6 +74,9 @@ class SavepointUpgradeITCase {
                 expected.addAll(notes(f, 21, 40));
             }
             f.awaitApplied(expected.get(expected.size() - 1), Duration.ofMinutes(5));
+            assertThat(cluster.enteredAt(v2, "RESTARTING"))
+                    .as("v2 ran without a failover")
+                    .isZero();
             assertThat(f.verify()).as("pgdolt verify, notes included").isZero();
             assertThat(f.replica.value("SELECT count(*) FROM notes")).isEqualTo("40");
             assertThat(f.doltCommits())

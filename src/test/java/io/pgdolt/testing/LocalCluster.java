@@ -74,6 +74,8 @@ public final class LocalCluster implements AutoCloseable {
 
     /** {@code flink stop --savepointPath}: returns the savepoint's path. */
     public String stopWithSavepoint(String jobId) throws Exception {
+        // A savepoint needs every task running, and a job is RUNNING before its tasks are.
+        awaitTasksRunning(jobId, Duration.ofMinutes(2));
         String out =
                 run(
                         List.of(
@@ -98,6 +100,31 @@ public final class LocalCluster implements AutoCloseable {
         return m.find() ? m.group(1) : "UNKNOWN";
     }
 
+    /**
+     * Waits until every task of the job is RUNNING (the REST API's vertex statuses): the job's own
+     * state turns RUNNING once it is scheduled, while its tasks may still be deploying or
+     * initializing.
+     */
+    public void awaitTasksRunning(String jobId, Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        Pattern status = Pattern.compile("\"status\":\"([A-Z_]+)\"");
+        List<String> last = List.of();
+        while (System.nanoTime() < deadline) {
+            Matcher m = status.matcher(get("/jobs/" + jobId));
+            List<String> statuses = new ArrayList<>();
+            while (m.find()) {
+                statuses.add(m.group(1));
+            }
+            last = statuses;
+            if (!statuses.isEmpty() && statuses.stream().allMatch("RUNNING"::equals)) {
+                return;
+            }
+            Thread.sleep(250);
+        }
+        throw new AssertionError(
+                "job " + jobId + ": tasks " + last + ", not all RUNNING after " + timeout);
+    }
+
     public void awaitState(String jobId, String state, Duration timeout) throws Exception {
         long deadline = System.nanoTime() + timeout.toNanos();
         String last = null;
@@ -120,17 +147,26 @@ public final class LocalCluster implements AutoCloseable {
     public void awaitEnteredSince(String jobId, String state, long sinceMillis, Duration timeout)
             throws Exception {
         long deadline = System.nanoTime() + timeout.toNanos();
-        Pattern entered = Pattern.compile("\"" + state + "\":(\\d+)");
         while (System.nanoTime() < deadline) {
-            String body = get("/jobs/" + jobId);
-            int timestamps = body.indexOf("\"timestamps\"");
-            Matcher m = entered.matcher(timestamps < 0 ? "" : body.substring(timestamps));
-            if (m.find() && Long.parseLong(m.group(1)) > sinceMillis) {
+            if (enteredAt(jobId, state) > sinceMillis) {
                 return;
             }
             Thread.sleep(200);
         }
         throw new AssertionError("job " + jobId + " did not enter " + state + " within " + timeout);
+    }
+
+    /**
+     * When the job last entered {@code state} (epoch ms), from the REST API's timestamps; 0 if it
+     * never did.
+     */
+    public long enteredAt(String jobId, String state) throws Exception {
+        String body = get("/jobs/" + jobId);
+        int timestamps = body.indexOf("\"timestamps\"");
+        Matcher m =
+                Pattern.compile("\"" + state + "\":(\\d+)")
+                        .matcher(timestamps < 0 ? "" : body.substring(timestamps));
+        return m.find() ? Long.parseLong(m.group(1)) : 0;
     }
 
     /** SIGKILL of the newest live TaskManager; returns its pid. */
