@@ -61,6 +61,19 @@ public final class ReplicaSession implements AutoCloseable {
                     + " commit_time timestamptz NOT NULL,"
                     + " committer_id varchar(40) NOT NULL)";
 
+    /**
+     * The progress row's compare-and-set, sent in every applied transaction. Parameters: commit
+     * LSN, xid, source commit time, committer id, pipeline id, and the commit LSN it must still
+     * hold.
+     */
+    public static final String PROGRESS_UPDATE =
+            "UPDATE "
+                    + PROGRESS_TABLE.quoted()
+                    + " SET commit_lsn = CAST(? AS varchar), xid = CAST(? AS int8),"
+                    + " commit_time = CAST(? AS timestamptz), committer_id = CAST(? AS"
+                    + " varchar) WHERE pipeline_id = CAST(? AS varchar) AND commit_lsn ="
+                    + " CAST(? AS varchar)";
+
     /** {@code committer_id} of the progress row while an initial snapshot is loading. */
     static final String SNAPSHOT_MARKER = "snapshot-in-progress";
 
@@ -1539,12 +1552,7 @@ public final class ReplicaSession implements AutoCloseable {
     private Bound progressUpdate(SourceTransaction txn, Lsn previous) {
         this.progressFrom = previous;
         return new Bound(
-                "UPDATE "
-                        + PROGRESS_TABLE.quoted()
-                        + " SET commit_lsn = CAST(? AS varchar), xid = CAST(? AS int8),"
-                        + " commit_time = CAST(? AS timestamptz), committer_id = CAST(? AS"
-                        + " varchar) WHERE pipeline_id = CAST(? AS varchar) AND commit_lsn ="
-                        + " CAST(? AS varchar)",
+                PROGRESS_UPDATE,
                 List.of(
                         txn.commitLsn().toString(),
                         Long.toString(txn.xid()),

@@ -808,13 +808,6 @@ public final class ReplicationBenchmark {
      * in one round trip (BEGIN, its statements, the commit); a bulk one as one batch, then the
      * commit.
      */
-    /** pgdolt's progress row update (ReplicaSession), for the raw loop's progress variant. */
-    private static final String PROGRESS_UPDATE =
-            "UPDATE public.pgdolt_progress SET commit_lsn = CAST(? AS varchar), xid = CAST(? AS"
-                    + " int8), commit_time = CAST(? AS timestamptz), committer_id = CAST(? AS"
-                    + " varchar) WHERE pipeline_id = CAST(? AS varchar) AND commit_lsn = CAST(? AS"
-                    + " varchar)";
-
     private final class RawLoop implements Contender {
         private final String name;
         private Db replica;
@@ -872,7 +865,7 @@ public final class ReplicationBenchmark {
             }
             loadReplica(primary, replica, schema, dolt);
             if (progress) {
-                createProgressRow(replica, dolt);
+                createProgressRow();
             }
             Random random = new Random(42);
             try (Connection c = replica.connect()) {
@@ -913,7 +906,7 @@ public final class ReplicationBenchmark {
                 if (progress) {
                     // First, as pgdolt sends it: the compare-and-set of the progress row.
                     String[] with = new String[tpcb.length + 1];
-                    with[0] = PROGRESS_UPDATE;
+                    with[0] = ReplicaSession.PROGRESS_UPDATE;
                     System.arraycopy(tpcb, 0, with, 1, tpcb.length);
                     tpcb = with;
                 }
@@ -1000,7 +993,7 @@ public final class ReplicationBenchmark {
         }
 
         /** The progress table and its row at 0/0, kept out of Dolt commits as pgdolt keeps it. */
-        private void createProgressRow(Db replica, boolean dolt) throws SQLException {
+        private void createProgressRow() throws SQLException {
             try (Connection c = replica.connect();
                     Statement st = c.createStatement()) {
                 c.setAutoCommit(true);
