@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import org.postgresql.jdbc.StatementPipeline;
 
 /**
  * One connection to the replica that applies source transactions, each as one replica transaction
@@ -46,7 +47,10 @@ public final class ReplicaSession implements AutoCloseable {
     /** A transaction of more row changes than this is never grouped with others. */
     private static final int MAX_GROUPED_CHANGES = 16;
 
-    /** Prepared statements kept per session (multi-statement shapes included). */
+    /**
+     * Prepared statements kept per session (Doltgres's multi-statement shapes included), and
+     * statement shapes kept prepared by the PostgreSQL {@link StatementPipeline}.
+     */
     private static final int MAX_CACHED_STATEMENTS = 512;
 
     /**
@@ -104,6 +108,9 @@ public final class ReplicaSession implements AutoCloseable {
             };
 
     private final SchemaPolicy policy;
+
+    /** Where the replica checks row counts itself (PostgreSQL): how a {@link Pipe} is sent. */
+    private StatementPipeline pipeline;
 
     private ReplicaSession(
             Connection connection, ReplicaDialect dialect, String pipelineId, SchemaPolicy policy) {
@@ -328,8 +335,9 @@ public final class ReplicaSession implements AutoCloseable {
      * transaction (on Doltgres one Dolt commit) with the progress row moved to the last of them.
      *
      * <p>Statements are pipelined: consecutive changes of one shape go as one JDBC batch, and runs
-     * of differently shaped statements as one multi-statement round trip; the row counts are
-     * checked before the commit.
+     * of differently shaped statements in one round trip (on PostgreSQL each prepared once per
+     * session whatever the mix, see {@link StatementPipeline}; on Doltgres as one multi-statement
+     * string); the row counts are checked before the commit.
      *
      * @param durable whether the commit must be durable before this returns. When false, a
      *     PostgreSQL replica acknowledges before flushing its log ({@code synchronous_commit off}):
@@ -1272,10 +1280,13 @@ public final class ReplicaSession implements AutoCloseable {
 
         void add(SourceTransaction txn, RowChange change, TableId table, Bound bound)
                 throws SQLException {
-            if (!entries.isEmpty()) {
-                sql.append(";\n");
+            if (!groupsCommits) {
+                // The multi-statement string (Doltgres); PostgreSQL's pipeline takes them apart.
+                if (!entries.isEmpty()) {
+                    sql.append(";\n");
+                }
+                sql.append(bound.sql);
             }
-            sql.append(bound.sql);
             entries.add(new Entry(txn, change, table, bound));
             if (entries.size() >= max) {
                 flush();
@@ -1288,26 +1299,17 @@ public final class ReplicaSession implements AutoCloseable {
             }
             List<Integer> counts = new ArrayList<>();
             try {
-                PreparedStatement ps = statement(sql.toString());
-                int p = 1;
-                for (Entry e : entries) {
-                    for (String v : e.bound.values) {
-                        ps.setString(p++, v);
+                if (groupsCommits) {
+                    // PostgreSQL: each statement prepared once, whatever the mix of a round trip.
+                    List<String> texts = new ArrayList<>(entries.size());
+                    List<List<String>> values = new ArrayList<>(entries.size());
+                    for (Entry e : entries) {
+                        texts.add(e.bound.sql);
+                        values.add(e.bound.values);
                     }
-                }
-                boolean results = ps.execute();
-                while (true) {
-                    if (results) {
-                        ps.getResultSet().close();
-                        counts.add(-1);
-                    } else {
-                        int n = ps.getUpdateCount();
-                        if (n == -1) {
-                            break;
-                        }
-                        counts.add(n);
-                    }
-                    results = ps.getMoreResults();
+                    pipeline().execute(texts, values, counts);
+                } else {
+                    executeJoined(counts);
                 }
             } catch (SQLException e) {
                 Entry failed = entries.get(Math.min(counts.size(), entries.size() - 1));
@@ -1336,6 +1338,34 @@ public final class ReplicaSession implements AutoCloseable {
                 } catch (SQLException | RuntimeException failure) {
                     throw new PipeException(e, failure, false);
                 }
+            }
+        }
+
+        /**
+         * Sends the entries as one multi-statement string (Doltgres), filling {@code counts} as
+         * {@link StatementPipeline#execute} does.
+         */
+        private void executeJoined(List<Integer> counts) throws SQLException {
+            PreparedStatement ps = statement(sql.toString());
+            int p = 1;
+            for (Entry e : entries) {
+                for (String v : e.bound.values) {
+                    ps.setString(p++, v);
+                }
+            }
+            boolean results = ps.execute();
+            while (true) {
+                if (results) {
+                    ps.getResultSet().close();
+                    counts.add(-1);
+                } else {
+                    int n = ps.getUpdateCount();
+                    if (n == -1) {
+                        break;
+                    }
+                    counts.add(n);
+                }
+                results = ps.getMoreResults();
             }
         }
     }
@@ -1650,6 +1680,14 @@ public final class ReplicaSession implements AutoCloseable {
         }
     }
 
+    /** The PostgreSQL replica's statement pipeline, made on first use. */
+    private StatementPipeline pipeline() throws SQLException {
+        if (pipeline == null) {
+            pipeline = new StatementPipeline(connection, MAX_CACHED_STATEMENTS);
+        }
+        return pipeline;
+    }
+
     private PreparedStatement statement(String sql) throws SQLException {
         PreparedStatement ps = statements.get(sql);
         if (ps == null) {
@@ -1769,6 +1807,10 @@ public final class ReplicaSession implements AutoCloseable {
 
     @Override
     public void close() {
+        if (pipeline != null) {
+            pipeline.close();
+            pipeline = null;
+        }
         for (PreparedStatement ps : statements.values()) {
             try {
                 ps.close();
