@@ -1,5 +1,6 @@
 package io.pgdolt.replica;
 
+import io.pgdolt.txn.Lsn;
 import io.pgdolt.txn.RowChange;
 import io.pgdolt.txn.SourceTransaction;
 import io.pgdolt.txn.TableId;
@@ -124,6 +125,78 @@ public final class DoltgresDialect implements ReplicaDialect {
 
     private static final String DOLT_COMMIT =
             "SELECT dolt_commit('-A', '-m', ?, '--author', ?, '--date', ?)";
+
+    /** Each source transaction is a Dolt commit whose message names its pipeline and LSN. */
+    @Override
+    public boolean recordsEachTransaction() {
+        return commitPerTransaction;
+    }
+
+    /** Messages read from {@code dolt_log} per query, newest first. */
+    private static final int LOG_PAGE = 64;
+
+    /** A source transaction's commit: "pgdolt: xid N at LSN X/Y", or a checkpoint's "..X/Y". */
+    private static final java.util.regex.Pattern APPLIED =
+            java.util.regex.Pattern.compile(
+                    "pgdolt: (?:xid \\d+|\\d+ transactions, xids \\d+\\.\\.\\d+) at LSN"
+                            + " (?:[0-9A-Fa-f]+/[0-9A-Fa-f]+\\.\\.)?([0-9A-Fa-f]+/[0-9A-Fa-f]+)");
+
+    /**
+     * Walks the branch's {@code dolt_log} from its head to the newest commit whose message names
+     * {@code pipelineId} on its {@code pipeline:} line: its commit LSN if it applied source
+     * transactions, {@code null} if it is a starting point (an initial snapshot or a from-lsn
+     * start, which the progress row records) or if there is none.
+     */
+    @Override
+    public Lsn recordedLsn(Connection connection, String pipelineId) throws SQLException {
+        String line = "\npipeline: " + pipelineId;
+        try (PreparedStatement ps =
+                connection.prepareStatement(
+                        "SELECT message FROM dolt_log WHERE strpos(message, ?) > 0"
+                                + " LIMIT "
+                                + LOG_PAGE
+                                + " OFFSET ?")) {
+            for (int offset = 0; ; offset += LOG_PAGE) {
+                ps.setString(1, line);
+                ps.setInt(2, offset);
+                int rows = 0;
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        rows++;
+                        String message = rs.getString(1);
+                        if (!namesPipeline(message, line)) {
+                            continue; // Another pipeline whose id starts with this one.
+                        }
+                        return appliedLsn(message);
+                    }
+                }
+                if (rows < LOG_PAGE) {
+                    return null;
+                }
+            }
+        }
+    }
+
+    /**
+     * The commit LSN of the last source transaction a pgdolt commit message says it holds, or
+     * {@code null} for any other message (a starting point's).
+     */
+    static Lsn appliedLsn(String message) {
+        int end = message.indexOf('\n');
+        java.util.regex.Matcher m = APPLIED.matcher(end < 0 ? message : message.substring(0, end));
+        return m.matches() ? Lsn.parse(m.group(1)) : null;
+    }
+
+    /** Whether {@code message} has the line {@code line} (which starts with its newline). */
+    static boolean namesPipeline(String message, String line) {
+        for (int at = message.indexOf(line); at >= 0; at = message.indexOf(line, at + 1)) {
+            int after = at + line.length();
+            if (after == message.length() || message.charAt(after) == '\n') {
+                return true;
+            }
+        }
+        return false;
+    }
 
     /** First line of the Dolt commit that lists pgdolt's own tables in {@code dolt_ignore}. */
     public static final String SETUP_COMMIT_PREFIX = "pgdolt setup: ";

@@ -100,4 +100,25 @@ public interface ReplicaDialect extends Serializable {
         connection.commit();
         return null;
     }
+
+    /**
+     * The commit LSN of the newest source transaction that the replica's own history records as
+     * applied by {@code pipelineId}, or {@code null} where it keeps none (or its newest record of
+     * the pipeline is a starting point, which the progress row holds). Where this is not null for
+     * every applied transaction, a transaction's own record says it is applied and the progress row
+     * need not move in each one (see {@link ReplicaSession#claim}).
+     */
+    default io.pgdolt.txn.Lsn recordedLsn(Connection connection, String pipelineId)
+            throws SQLException {
+        return null;
+    }
+
+    /**
+     * Whether every applied transaction records itself in the replica's history ({@link
+     * #recordedLsn}), so that a committer holding the pipeline's lock on the replica moves the
+     * progress row once per run of transactions instead of in each.
+     */
+    default boolean recordsEachTransaction() {
+        return false;
+    }
 }

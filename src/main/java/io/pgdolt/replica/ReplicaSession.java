@@ -117,6 +117,7 @@ public final class ReplicaSession implements AutoCloseable {
         this.connection = connection;
         this.dialect = dialect;
         this.groupsCommits = dialect.checkedOneRow("DELETE FROM t") != null;
+        this.lockFenced = dialect.recordsEachTransaction();
         this.pipelineId = pipelineId;
         this.policy = policy;
     }
@@ -198,10 +199,99 @@ public final class ReplicaSession implements AutoCloseable {
                                         Lsn.parse(rs.getString(1)),
                                         SNAPSHOT_MARKER.equals(rs.getString(2)))
                                 : null;
+                if (lockFenced) {
+                    rowLsn = p == null ? Lsn.ZERO : p.lsn();
+                    if (p != null && !p.snapshotUnfinished()) {
+                        // The row moves once per run of transactions; each one's Dolt commit
+                        // records it, atomically with its data (see claim).
+                        Lsn recorded = dialect.recordedLsn(connection, pipelineId);
+                        if (recorded != null && recorded.isAfter(p.lsn())) {
+                            p = new Progress(recorded, false);
+                        }
+                    }
+                }
                 connection.rollback();
                 return p;
             }
         }
+    }
+
+    /**
+     * Makes this session the pipeline's only committer, where the replica records each applied
+     * transaction in its own history (Doltgres, one Dolt commit per source transaction): takes a
+     * session-level advisory lock keyed by the database and the pipeline id, held until the
+     * connection ends. Another session of the pipeline (a cancelled task that is still running, a
+     * second job with the same id) cannot take it, so it cannot apply anything, and the holder need
+     * not move the progress row in each transaction: the row moves in the last of each run of
+     * transactions ({@link #applyEach}), and {@link #progress} reads the position from the newest
+     * Dolt commit of the pipeline when that is further on. Elsewhere (PostgreSQL, or no Dolt
+     * commits) the progress row's compare-and-set in every transaction is the fence, and this does
+     * nothing. Read the position ({@link #appliedLsn}) after this, never before: until the lock is
+     * held another committer may move it. Applying claims the lock if this was not called.
+     *
+     * @throws ConcurrentCommitterException if another session holds the lock (worth a retry: it is
+     *     released when that session's connection ends)
+     */
+    public void claim() throws SQLException {
+        if (!lockFenced || claimed) {
+            return;
+        }
+        boolean got;
+        try (PreparedStatement ps = connection.prepareStatement("SELECT pg_try_advisory_lock(?)")) {
+            ps.setLong(1, lockKey());
+            try (ResultSet rs = ps.executeQuery()) {
+                got = rs.next() && rs.getBoolean(1);
+            }
+        }
+        // A session-level lock outlives the transaction the query opened.
+        connection.rollback();
+        if (!got) {
+            throw new ConcurrentCommitterException(
+                    "another committer of pipeline "
+                            + pipelineId
+                            + " holds its lock on the replica (a cancelled task that has not"
+                            + " stopped yet, or a second job with the same pipeline.id); it is"
+                            + " released when that committer's connection closes");
+        }
+        claimed = true;
+        rowLsn = null;
+    }
+
+    /** The advisory lock of this pipeline in this database: a 64-bit hash of both names. */
+    private long lockKey() throws SQLException {
+        String name = "pgdolt/" + connection.getCatalog() + "/" + pipelineId;
+        long h = 0xcbf29ce484222325L; // FNV-1a
+        for (byte b : name.getBytes(java.nio.charset.StandardCharsets.UTF_8)) {
+            h ^= b & 0xff;
+            h *= 0x100000001b3L;
+        }
+        return h;
+    }
+
+    /** Whether {@link #claim} is the fence (see there). */
+    private final boolean lockFenced;
+
+    /** Whether this session holds the pipeline's lock on the replica. */
+    private boolean claimed;
+
+    /** In a lock-fenced session: the LSN the progress row holds, {@code null} until read. */
+    private Lsn rowLsn;
+
+    /** What the progress row holds now, read if not known (lock-fenced sessions). */
+    private Lsn rowLsn() throws SQLException {
+        if (rowLsn == null) {
+            try (PreparedStatement ps =
+                    connection.prepareStatement(
+                            "SELECT commit_lsn FROM "
+                                    + PROGRESS_TABLE.quoted()
+                                    + " WHERE pipeline_id = ?")) {
+                ps.setString(1, pipelineId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rowLsn = rs.next() ? Lsn.parse(rs.getString(1)) : Lsn.ZERO;
+                }
+            }
+        }
+        return rowLsn;
     }
 
     /**
@@ -677,6 +767,11 @@ public final class ReplicaSession implements AutoCloseable {
                 }
             }
             at.set(txns.get(0), null, null);
+            claim();
+            // Where the fence is the lock, a transaction left open for the next to commit is
+            // recorded by its Dolt commit alone; the progress row moves at the end of the run.
+            // Not before the row exists: the pipeline's history counts only once it does.
+            boolean movesRow = !(lockFenced && leaveOpen && !rowLsn().isZero());
             if (carried != null) {
                 // The commit, then a new transaction, in the round trip with its first statements.
                 addCommit(pipe, carried);
@@ -688,7 +783,13 @@ public final class ReplicaSession implements AutoCloseable {
             // The progress row first: a second committer of this pipeline fails on it (on
             // PostgreSQL its row lock also serializes the two); it is checked before the commit.
             SourceTransaction last = txns.get(txns.size() - 1);
-            pipe.add(last, null, PROGRESS_TABLE, progressUpdate(last, previous));
+            if (movesRow) {
+                pipe.add(
+                        last,
+                        null,
+                        PROGRESS_TABLE,
+                        progressUpdate(last, lockFenced ? rowLsn() : previous));
+            }
             Map<TableId, Long> perTable = new java.util.HashMap<>();
             int i = 0;
             while (i < txns.size()) {
@@ -706,6 +807,10 @@ public final class ReplicaSession implements AutoCloseable {
             }
             at.set(last, null, null);
             pipe.flush();
+            if (lockFenced && movesRow) {
+                // Checked; should this transaction not commit, the rollback forgets it.
+                rowLsn = last.commitLsn();
+            }
             if (leaveOpen) {
                 return new Applied(null, perTable);
             }
@@ -861,6 +966,7 @@ public final class ReplicaSession implements AutoCloseable {
     }
 
     private void rollbackQuietly(Throwable failure) {
+        rowLsn = null; // Read again: the round trip may have committed a move of the row.
         try {
             connection.rollback();
         } catch (SQLException rollbackFailure) {

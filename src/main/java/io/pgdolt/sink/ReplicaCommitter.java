@@ -1,6 +1,7 @@
 package io.pgdolt.sink;
 
 import io.pgdolt.replica.ApplyException;
+import io.pgdolt.replica.ConcurrentCommitterException;
 import io.pgdolt.replica.ReplicaSession;
 import io.pgdolt.txn.Lsn;
 import io.pgdolt.txn.SourceTransaction;
@@ -147,12 +148,13 @@ final class ReplicaCommitter implements Committer<TransactionCommittable> {
                 attempt = 0;
                 backoff = FIRST_BACKOFF;
                 deadline = System.nanoTime() + retryTimeout.toNanos();
-            } catch (ApplyException | SQLException e) {
+            } catch (ApplyException | SQLException | ConcurrentCommitterException e) {
                 closeSession();
                 boolean retry =
                         e instanceof ApplyException
                                 ? ((ApplyException) e).isTransient()
-                                : isTransientSql((SQLException) e);
+                                : e instanceof ConcurrentCommitterException
+                                        || isTransientSql((SQLException) e);
                 if (!retry) {
                     String message =
                             e instanceof ApplyException
@@ -212,8 +214,16 @@ final class ReplicaCommitter implements Committer<TransactionCommittable> {
         if (session != null) {
             return false;
         }
-        session = sessions.open();
-        appliedLsn = session.appliedLsn();
+        ReplicaSession opened = sessions.open();
+        try {
+            // The lock first (where it is the fence), then the position: nobody moves it after.
+            opened.claim();
+            appliedLsn = opened.appliedLsn();
+        } catch (SQLException | RuntimeException e) {
+            opened.close();
+            throw e;
+        }
+        session = opened;
         LOG.info(
                 "connected to the replica; it holds this pipeline's transactions up to commit"
                         + " LSN {}",

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.pgdolt.config.Secret;
 import io.pgdolt.replica.ApplyException;
+import io.pgdolt.replica.ConcurrentCommitterException;
 import io.pgdolt.replica.DoltgresDialect;
 import io.pgdolt.replica.PostgresDialect;
 import io.pgdolt.replica.ReplicaDialect;
@@ -27,7 +28,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The replica side on its own: statements, the progress row, and fencing of a second committer of
- * the same pipeline (a zombie task that missed its cancellation) by the progress compare-and-set.
+ * the same pipeline (a zombie task that missed its cancellation): by the progress compare-and-set
+ * on PostgreSQL, by the pipeline's lock on Doltgres with one Dolt commit per transaction.
  */
 @ExtendWith(TestServers.class)
 class ReplicaSessionITCase {
@@ -318,5 +320,123 @@ class ReplicaSessionITCase {
         // Each source transaction was a replica transaction of its own.
         assertThat(db.value("SELECT count(DISTINCT xmin::text) FROM t WHERE id BETWEEN 2 AND 49"))
                 .isEqualTo("48");
+    }
+
+    /**
+     * Doltgres, one Dolt commit per transaction: the pipeline's lock keeps a second session from
+     * applying anything until the holder's connection ends; the progress row moves at the end of
+     * each run, and the position after a run that stopped part-way comes from the newest Dolt
+     * commit of the pipeline (not of another pipeline whose id starts the same).
+     */
+    @Test
+    void onDoltgresTheLockFencesAndDoltCommitsRecordTheProgress() throws Exception {
+        Db db = freshDatabase("doltgres", "lock_");
+        ReplicaDialect dialect = new DoltgresDialect(true, "Lock <lock@example.com>");
+        Secret pw = new Secret(db.password());
+        List<Long> committed = new java.util.ArrayList<>();
+        ReplicaSession a =
+                ReplicaSession.open(db.url(), db.user(), pw, dialect, "p1", SchemaPolicy.STRICT);
+        try (ReplicaSession b =
+                ReplicaSession.open(db.url(), db.user(), pw, dialect, "p1", SchemaPolicy.STRICT)) {
+            a.claim();
+            assertThatThrownBy(b::claim)
+                    .isInstanceOf(ConcurrentCommitterException.class)
+                    .hasMessageContaining("another committer of pipeline p1");
+            a.applyEach(
+                    List.of(
+                            txn(1, 100, insert(1, "one")),
+                            txn(2, 200, insert(2, "two")),
+                            txn(3, 300, update(1, "uno"))),
+                    Lsn.ZERO,
+                    true,
+                    (t, nanos) -> committed.add(t.xid()));
+            assertThat(committed).containsExactly(1L, 2L, 3L);
+            assertThat(progressRow(db)).isEqualTo("0/12C");
+            // b cannot apply while a holds the lock, even from the right position.
+            assertThatThrownBy(() -> b.apply(txn(4, 400, insert(4, "x")), Lsn.of(300)))
+                    .isInstanceOf(ApplyException.class)
+                    .hasMessageContaining("another committer")
+                    .satisfies(e -> assertThat(((ApplyException) e).isTransient()).isTrue());
+
+            // xid 5 fails part-way through the run: 4 is committed by its Dolt commit alone.
+            committed.clear();
+            assertThatThrownBy(
+                            () ->
+                                    a.applyEach(
+                                            List.of(
+                                                    txn(4, 400, insert(4, "four")),
+                                                    txn(5, 500, update(9, "x")),
+                                                    txn(6, 600, insert(6, "six"))),
+                                            Lsn.of(300),
+                                            true,
+                                            (t, nanos) -> committed.add(t.xid())))
+                    .isInstanceOf(ApplyException.class)
+                    .hasMessageContaining("xid 5");
+            assertThat(committed).containsExactly(4L);
+            assertThat(progressRow(db)).isEqualTo("0/12C");
+            assertThat(b.appliedLsn()).isEqualTo(Lsn.of(400));
+
+            // A new pipeline's first run stops part-way: its first transaction made the row.
+            try (ReplicaSession fresh =
+                    ReplicaSession.open(
+                            db.url(), db.user(), pw, dialect, "p2", SchemaPolicy.STRICT)) {
+                assertThatThrownBy(
+                                () ->
+                                        fresh.applyEach(
+                                                List.of(
+                                                        txn(11, 1100, insert(11, "p2")),
+                                                        txn(12, 1200, insert(12, "p2")),
+                                                        txn(13, 1300, update(99, "x"))),
+                                                Lsn.ZERO,
+                                                true,
+                                                (t, nanos) -> {}))
+                        .isInstanceOf(ApplyException.class)
+                        .hasMessageContaining("xid 13");
+            }
+            try (ReplicaSession again =
+                    ReplicaSession.open(
+                            db.url(), db.user(), pw, dialect, "p2", SchemaPolicy.STRICT)) {
+                again.claim();
+                assertThat(again.appliedLsn()).isEqualTo(Lsn.of(1200));
+            }
+
+            // Another pipeline, "p10", commits last; p1's position is still its own.
+            try (ReplicaSession other =
+                    ReplicaSession.open(
+                            db.url(), db.user(), pw, dialect, "p10", SchemaPolicy.STRICT)) {
+                other.apply(txn(7, 700, insert(7, "seven")), Lsn.ZERO);
+                assertThat(other.appliedLsn()).isEqualTo(Lsn.of(700));
+            }
+            assertThat(b.appliedLsn()).isEqualTo(Lsn.of(400));
+
+            // Once a's connection ends, b takes over where the replica is.
+            a.close();
+            b.claim();
+            assertThat(b.appliedLsn()).isEqualTo(Lsn.of(400));
+            b.applyEach(
+                    List.of(txn(8, 800, insert(8, "eight")), txn(9, 900, update(8, "ocho"))),
+                    Lsn.of(400),
+                    true,
+                    (t, nanos) -> {});
+            assertThat(progressRow(db)).isEqualTo("0/384");
+            assertThat(b.appliedLsn()).isEqualTo(Lsn.of(900));
+        } finally {
+            a.close();
+        }
+        assertThat(db.rows("SELECT id, v FROM t ORDER BY id"))
+                .containsExactly(
+                        List.of("1", "uno"),
+                        List.of("2", "two"),
+                        List.of("4", "four"),
+                        List.of("7", "seven"),
+                        List.of("8", "ocho"),
+                        List.of("11", "p2"),
+                        List.of("12", "p2"));
+        assertThat(db.value("SELECT count(*) FROM dolt_log WHERE message LIKE 'pgdolt: xid %'"))
+                .isEqualTo("9");
+    }
+
+    private static String progressRow(Db db) throws Exception {
+        return db.value("SELECT commit_lsn FROM pgdolt_progress WHERE pipeline_id = 'p1'");
     }
 }

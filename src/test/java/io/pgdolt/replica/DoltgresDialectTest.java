@@ -73,4 +73,28 @@ class DoltgresDialectTest {
                                 + "  41 0/100 2026-11-26T10:00:00.000001Z\n"
                                 + "  43 0/200 2026-11-26T10:00:01Z");
     }
+
+    /** The position is read back from the messages pgdolt writes, and only from those. */
+    @Test
+    void readsTheAppliedLsnBackFromItsOwnCommitMessages() {
+        Instant at = Instant.parse("2026-11-26T10:00:00Z");
+        SourceTransaction one = new SourceTransaction(7, Lsn.of(0x1A0), at, List.of());
+        SourceTransaction two = new SourceTransaction(8, Lsn.of(0x2B0), at, List.of());
+        String single = DoltgresDialect.message(one, "shop");
+        String checkpoint = DoltgresDialect.message(List.of(one, two), "shop");
+        assertThat(DoltgresDialect.appliedLsn(single)).isEqualTo(Lsn.of(0x1A0));
+        assertThat(DoltgresDialect.appliedLsn(checkpoint)).isEqualTo(Lsn.of(0x2B0));
+        assertThat(
+                        DoltgresDialect.appliedLsn(
+                                "pgdolt: initial snapshot of 1 tables, 5 rows, up to LSN 0/1A0"
+                                        + "\n\npipeline: shop"))
+                .isNull();
+        assertThat(DoltgresDialect.appliedLsn("pgdolt setup: keep public.x out")).isNull();
+
+        assertThat(DoltgresDialect.namesPipeline(single, "\npipeline: shop")).isTrue();
+        assertThat(DoltgresDialect.namesPipeline(single, "\npipeline: sho")).isFalse();
+        assertThat(DoltgresDialect.namesPipeline("x\npipeline: shop", "\npipeline: shop")).isTrue();
+        assertThat(DoltgresDialect.namesPipeline("x\npipeline: shop.orders", "\npipeline: shop"))
+                .isFalse();
+    }
 }
