@@ -754,6 +754,7 @@ public final class ReplicaSession implements AutoCloseable {
         Pipe pipe = new Pipe(pipelined);
         At at = new At(txns.get(0));
         try {
+            claim(); // Before anything is written, schema changes included.
             // Schema changes first, each committed on its own: Doltgres commits the open
             // transaction at DDL, so DDL inside it would break atomicity. Each is idempotent, so
             // a retry after a failure further on finds it done.
@@ -767,7 +768,6 @@ public final class ReplicaSession implements AutoCloseable {
                 }
             }
             at.set(txns.get(0), null, null);
-            claim();
             // Where the fence is the lock, a transaction left open for the next to commit is
             // recorded by its Dolt commit alone; the progress row moves at the end of the run.
             // Not before the row exists: the pipeline's history counts only once it does.

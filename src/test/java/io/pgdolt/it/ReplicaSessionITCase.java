@@ -409,9 +409,17 @@ class ReplicaSessionITCase {
             }
             assertThat(b.appliedLsn()).isEqualTo(Lsn.of(400));
 
-            // Once a's connection ends, b takes over where the replica is.
+            // Once a's connection ends (the server notices it a moment later), b takes over
+            // where the replica is.
             a.close();
-            b.claim();
+            org.awaitility.Awaitility.await("b takes the lock a held")
+                    .atMost(java.time.Duration.ofSeconds(20))
+                    .ignoreException(ConcurrentCommitterException.class)
+                    .until(
+                            () -> {
+                                b.claim();
+                                return true;
+                            });
             assertThat(b.appliedLsn()).isEqualTo(Lsn.of(400));
             b.applyEach(
                     List.of(txn(8, 800, insert(8, "eight")), txn(9, 900, update(8, "ocho"))),
