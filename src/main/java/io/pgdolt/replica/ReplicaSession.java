@@ -604,7 +604,16 @@ public final class ReplicaSession implements AutoCloseable {
             prev = from == 0 ? previous : txns.get(from - 1).commitLsn();
             for (int i = from; i < txns.size(); i++) {
                 SourceTransaction txn = txns.get(i);
-                apply(List.of(txn), prev, durable && i == txns.size() - 1);
+                try {
+                    apply(List.of(txn), prev, durable && i == txns.size() - 1);
+                } catch (ApplyException failure) {
+                    if (lockFenced && !failure.isTransient() && i > 0) {
+                        // The job stops here: leave the row at the last committed transaction,
+                        // where anyone reading it expects the replica to be.
+                        catchUpRow(txns.get(i - 1), failure);
+                    }
+                    throw failure;
+                }
                 report.one(txn);
                 prev = txn.commitLsn();
             }
@@ -962,6 +971,38 @@ public final class ReplicaSession implements AutoCloseable {
         } catch (SQLException e) {
             rollbackQuietly(e);
             throw e;
+        }
+    }
+
+    /**
+     * Moves the progress row, in a transaction of its own, to {@code last} if that is where the
+     * replica is (its Dolt commit says so) and the row is behind it (lock-fenced sessions).
+     * Failures are added to {@code failure}.
+     */
+    private void catchUpRow(SourceTransaction last, Exception failure) {
+        try {
+            if (!claimed || !appliedLsn().equals(last.commitLsn())) {
+                return;
+            }
+            Lsn row = rowLsn();
+            if (row.isZero() || !last.commitLsn().isAfter(row)) {
+                return;
+            }
+            Bound b = progressUpdate(last, row);
+            PreparedStatement ps = statement(b.sql);
+            for (int p = 0; p < b.values.size(); p++) {
+                ps.setString(p + 1, b.values.get(p));
+            }
+            if (ps.executeUpdate() == 1) {
+                connection.commit();
+                rowLsn = last.commitLsn();
+            } else {
+                connection.rollback();
+                rowLsn = null;
+            }
+        } catch (SQLException | RuntimeException e) {
+            rollbackQuietly(e);
+            failure.addSuppressed(e);
         }
     }
 
