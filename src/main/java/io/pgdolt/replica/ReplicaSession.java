@@ -186,33 +186,36 @@ public final class ReplicaSession implements AutoCloseable {
      * whether it marks an initial snapshot that did not finish.
      */
     public Progress progress() throws SQLException {
-        try (PreparedStatement ps =
-                connection.prepareStatement(
+        Progress p = progressRow();
+        if (lockFenced && p != null && !p.snapshotUnfinished()) {
+            // The row moves once per run of transactions; each one's Dolt commit records it,
+            // atomically with its data (see claim).
+            Lsn recorded = dialect.recordedLsn(connection, pipelineId);
+            if (recorded != null && recorded.isAfter(p.lsn())) {
+                p = new Progress(recorded, false);
+            }
+        }
+        connection.rollback();
+        return p;
+    }
+
+    /** The progress row as it is, in the open transaction; {@code null} if there is none. */
+    private Progress progressRow() throws SQLException {
+        PreparedStatement ps =
+                statement(
                         "SELECT commit_lsn, committer_id FROM "
                                 + PROGRESS_TABLE.quoted()
-                                + " WHERE pipeline_id = ?")) {
-            ps.setString(1, pipelineId);
-            try (ResultSet rs = ps.executeQuery()) {
-                Progress p =
-                        rs.next()
-                                ? new Progress(
-                                        Lsn.parse(rs.getString(1)),
-                                        SNAPSHOT_MARKER.equals(rs.getString(2)))
-                                : null;
-                if (lockFenced) {
-                    rowLsn = p == null ? Lsn.ZERO : p.lsn();
-                    if (p != null && !p.snapshotUnfinished()) {
-                        // The row moves once per run of transactions; each one's Dolt commit
-                        // records it, atomically with its data (see claim).
-                        Lsn recorded = dialect.recordedLsn(connection, pipelineId);
-                        if (recorded != null && recorded.isAfter(p.lsn())) {
-                            p = new Progress(recorded, false);
-                        }
-                    }
-                }
-                connection.rollback();
-                return p;
-            }
+                                + " WHERE pipeline_id = ?");
+        ps.setString(1, pipelineId);
+        try (ResultSet rs = ps.executeQuery()) {
+            Progress p =
+                    rs.next()
+                            ? new Progress(
+                                    Lsn.parse(rs.getString(1)),
+                                    SNAPSHOT_MARKER.equals(rs.getString(2)))
+                            : null;
+            rowLsn = p == null ? Lsn.ZERO : p.lsn();
+            return p;
         }
     }
 
@@ -280,16 +283,7 @@ public final class ReplicaSession implements AutoCloseable {
     /** What the progress row holds now, read if not known (lock-fenced sessions). */
     private Lsn rowLsn() throws SQLException {
         if (rowLsn == null) {
-            try (PreparedStatement ps =
-                    connection.prepareStatement(
-                            "SELECT commit_lsn FROM "
-                                    + PROGRESS_TABLE.quoted()
-                                    + " WHERE pipeline_id = ?")) {
-                ps.setString(1, pipelineId);
-                try (ResultSet rs = ps.executeQuery()) {
-                    rowLsn = rs.next() ? Lsn.parse(rs.getString(1)) : Lsn.ZERO;
-                }
-            }
+            progressRow();
         }
         return rowLsn;
     }
@@ -988,12 +982,7 @@ public final class ReplicaSession implements AutoCloseable {
             if (row.isZero() || !last.commitLsn().isAfter(row)) {
                 return;
             }
-            Bound b = progressUpdate(last, row);
-            PreparedStatement ps = statement(b.sql);
-            for (int p = 0; p < b.values.size(); p++) {
-                ps.setString(p + 1, b.values.get(p));
-            }
-            if (ps.executeUpdate() == 1) {
+            if (execute(progressUpdate(last, row)) == 1) {
                 connection.commit();
                 rowLsn = last.commitLsn();
             } else {
@@ -1711,12 +1700,13 @@ public final class ReplicaSession implements AutoCloseable {
         return delete.toString();
     }
 
-    private void execute(Bound b) throws SQLException {
+    /** Runs {@code b} on its own; returns its row count. */
+    private int execute(Bound b) throws SQLException {
         PreparedStatement ps = statement(b.sql);
         for (int p = 0; p < b.values.size(); p++) {
             ps.setString(p + 1, b.values.get(p));
         }
-        ps.executeUpdate();
+        return ps.executeUpdate();
     }
 
     /**
