@@ -321,6 +321,7 @@ final class GroupScaling {
             }
             while (System.nanoTime() < deadline) {
                 long n = 0;
+                long asked = System.nanoTime();
                 for (int j = 0; j < SETS; j++) {
                     n += historyOf(connections.get(setDb.get(j)), j);
                 }
@@ -340,7 +341,7 @@ final class GroupScaling {
                     return;
                 }
                 checkAlive(job);
-                Thread.sleep(20);
+                ReplicationBenchmark.pauseAfterPoll(now - asked, 20);
             }
         } finally {
             for (Connection c : connections.values()) {
