@@ -83,6 +83,16 @@ public interface ReplicaDialect extends Serializable {
     }
 
     /**
+     * Cast types whose values are bound with no cast, as parameters of unspecified type (a session
+     * with any sends every string so): the server takes the column's type for such a parameter and
+     * reads the text with that type's input function, which is what the cast does, without an
+     * expression to plan again at each execution.
+     */
+    default java.util.Set<String> uncastTypes() {
+        return java.util.Set.of();
+    }
+
+    /**
      * Keeps {@code table}, which the job is about to create in the public schema for its own
      * bookkeeping, out of versioned commits. Nothing to do on a replica without versions.
      */

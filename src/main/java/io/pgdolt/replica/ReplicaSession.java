@@ -131,7 +131,7 @@ public final class ReplicaSession implements AutoCloseable {
             String pipelineId,
             SchemaPolicy policy)
             throws SQLException {
-        Connection c = connect(url, user, password, pipelineId);
+        Connection c = connect(url, user, password, pipelineId, !dialect.uncastTypes().isEmpty());
         try {
             c.setAutoCommit(true);
             // Created only when missing: a least-privilege role may use the table an
@@ -171,7 +171,20 @@ public final class ReplicaSession implements AutoCloseable {
     /** A new connection to the replica, in autocommit mode. */
     public static Connection connect(String url, String user, Secret password, String pipelineId)
             throws SQLException {
+        return connect(url, user, password, pipelineId, false);
+    }
+
+    /**
+     * @param uncast whether strings go as parameters of unspecified type (see {@link
+     *     ReplicaDialect#uncastTypes})
+     */
+    private static Connection connect(
+            String url, String user, Secret password, String pipelineId, boolean uncast)
+            throws SQLException {
         Properties props = new Properties();
+        if (uncast) {
+            props.setProperty("stringtype", "unspecified");
+        }
         props.setProperty("user", user);
         props.setProperty("password", password.reveal());
         props.setProperty("ApplicationName", "pgdolt-" + pipelineId);
@@ -1931,7 +1944,8 @@ public final class ReplicaSession implements AutoCloseable {
     }
 
     private String param(TableId table, String column) throws SQLException {
-        return "CAST(? AS " + columnTypes.castType(connection, table, column) + ")";
+        String type = columnTypes.castType(connection, table, column);
+        return dialect.uncastTypes().contains(type) ? "?" : "CAST(? AS " + type + ")";
     }
 
     /** Refuses a value the replica would store differently (see {@link ReplicaDialect#refuse}). */
