@@ -64,6 +64,11 @@ public final class ReplicationBenchmark {
         "pgbench_accounts", "pgbench_tellers", "pgbench_branches", "pgbench_history"
     };
     private static final int ACCOUNTS = 100_000;
+
+    /** How pgdolt writes into Doltgres, for the raw loop to write the same way. */
+    private static final io.pgdolt.replica.DoltgresDialect DOLTGRES =
+            new io.pgdolt.replica.DoltgresDialect(true, "bench <bench@localhost>");
+
     private static final HttpClient HTTP = HttpClient.newHttpClient();
 
     private final Settings settings;
@@ -870,16 +875,22 @@ public final class ReplicationBenchmark {
                 createProgressRow();
             }
             Random random = new Random(42);
-            try (Connection c = replica.connect()) {
+            try (Connection c = connectAsPgdolt()) {
                 c.setAutoCommit(false);
                 String s = schema + ".";
-                PreparedStatement account =
-                        c.prepareStatement(
-                                "UPDATE "
-                                        + s
-                                        + "pgbench_accounts SET bid = CAST(? AS int4), abalance ="
-                                        + " CAST(? AS int4), filler = CAST(? AS bpchar) WHERE aid"
-                                        + " = CAST(? AS int4)");
+                // Bound as pgdolt binds them into this replica (ReplicaSession.param).
+                String acc =
+                        "UPDATE "
+                                + s
+                                + "pgbench_accounts SET bid = "
+                                + p("int4")
+                                + ", abalance = "
+                                + p("int4")
+                                + ", filler = "
+                                + p("bpchar")
+                                + " WHERE aid = "
+                                + p("int4");
+                PreparedStatement account = c.prepareStatement(acc);
                 PreparedStatement commit =
                         c.prepareStatement(
                                 "SELECT dolt_commit('-A', '-m', ?, '--author', ?, '--date', ?)");
@@ -887,23 +898,38 @@ public final class ReplicationBenchmark {
                 // statements, the commit (on Doltgres dolt_commit, which also ends the SQL
                 // transaction) and COMMIT, one multi-statement prepared statement.
                 String[] tpcb = {
+                    acc,
                     "UPDATE "
                             + s
-                            + "pgbench_accounts SET bid = CAST(? AS int4), abalance = CAST(? AS"
-                            + " int4), filler = CAST(? AS bpchar) WHERE aid = CAST(? AS int4)",
+                            + "pgbench_tellers SET bid = "
+                            + p("int4")
+                            + ", tbalance = "
+                            + p("int4")
+                            + ", filler = "
+                            + p("bpchar")
+                            + " WHERE tid = "
+                            + p("int4"),
                     "UPDATE "
                             + s
-                            + "pgbench_tellers SET bid = CAST(? AS int4), tbalance = CAST(? AS"
-                            + " int4), filler = CAST(? AS bpchar) WHERE tid = CAST(? AS int4)",
-                    "UPDATE "
-                            + s
-                            + "pgbench_branches SET bbalance = CAST(? AS int4), filler = CAST(?"
-                            + " AS bpchar) WHERE bid = CAST(? AS int4)",
+                            + "pgbench_branches SET bbalance = "
+                            + p("int4")
+                            + ", filler = "
+                            + p("bpchar")
+                            + " WHERE bid = "
+                            + p("int4"),
                     "INSERT INTO "
                             + s
-                            + "pgbench_history (hid, tid, bid, aid, delta, mtime, filler) VALUES"
-                            + " (CAST(? AS int8), CAST(? AS int4), CAST(? AS int4), CAST(? AS"
-                            + " int4), CAST(? AS int4), CAST(? AS timestamp), CAST(? AS bpchar))"
+                            + "pgbench_history (hid, tid, bid, aid, delta, mtime, filler) VALUES ("
+                            + String.join(
+                                    ", ",
+                                    p("int8"),
+                                    p("int4"),
+                                    p("int4"),
+                                    p("int4"),
+                                    p("int4"),
+                                    p("timestamp"),
+                                    p("bpchar"))
+                            + ")"
                 };
                 if (progress) {
                     // First, as pgdolt sends it: the compare-and-set of the progress row.
@@ -992,6 +1018,25 @@ public final class ReplicationBenchmark {
                 say("%s: bulk at %.0f row changes/s", name, r.bulkRowRate);
                 r.check = "n/a (no replication)";
             }
+        }
+
+        /**
+         * A parameter as pgdolt writes it into this replica: uncast on Doltgres for its built-in
+         * scalar types (DoltgresDialect.uncastTypes), else cast from text.
+         */
+        private String p(String type) {
+            return dolt && DOLTGRES.uncastTypes().contains(type) ? "?" : "CAST(? AS " + type + ")";
+        }
+
+        /** A connection to the replica set up as pgdolt's sessions into it are. */
+        private Connection connectAsPgdolt() throws SQLException {
+            java.util.Properties props = new java.util.Properties();
+            props.setProperty("user", replica.user());
+            props.setProperty("password", replica.password());
+            if (dolt && !DOLTGRES.uncastTypes().isEmpty()) {
+                props.setProperty("stringtype", "unspecified");
+            }
+            return java.sql.DriverManager.getConnection(replica.url(), props);
         }
 
         /** The progress table and its row at 0/0, kept out of Dolt commits as pgdolt keeps it. */
@@ -1705,7 +1750,9 @@ public final class ReplicationBenchmark {
                 .append(" the primary's, and the Dolt commits added are counted against the source")
                 .append(" transactions.\n")
                 .append("- **raw capacity**: the same statements and commits sent by a plain JDBC")
-                .append(" loop (one connection, prepared statements; a TPC-B-like transaction's")
+                .append(" loop (one connection, prepared statements with their values bound as")
+                .append(" pgdolt binds them: uncast into Doltgres for built-in scalar types,")
+                .append(" cast from text into PostgreSQL; a TPC-B-like transaction's")
                 .append(" statements, Dolt commit and COMMIT in one round trip; a bulk")
                 .append(" transaction's updates as one batch): the best one client gets from the")
                 .append(" replica.\n")
