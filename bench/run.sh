@@ -7,7 +7,7 @@
 # default durability settings; stopped on exit), builds the job jar, and writes
 # BENCHMARKS.md and bench/results/lag.png. Takes about 13 minutes on 2 cores.
 #
-# usage: bench/run.sh [--backlog N] [--bulk N] [--bulk-rows N] [--lag-rate N]
+# usage: bench/run.sh [--backlog N] [--fast-backlog N] [--bulk N] [--bulk-rows N] [--lag-rate N]
 #                     [--lag-seconds N] [--step-seconds N] [--warmup-seconds N]
 #                     [--only a,b,...]
 #                     [--groups-backlog N] [--groups 1,2,4]

@@ -159,7 +159,7 @@ final class GroupScaling {
             double job0 = ProcStats.cpuSeconds(job.pid());
             double replica0 = ProcStats.cpuSeconds(replicaPid);
             double primary0 = ProcStats.cpuSeconds(primaryPid);
-            long[] at = new long[3];
+            long[] at = new long[5];
             awaitHistory(setDb, target, job, at, target - backlog);
             double seconds = (at[2] - t0) / 1e9;
             row.machineBusy =
@@ -169,7 +169,7 @@ final class GroupScaling {
             row.replicaCores = (ProcStats.cpuSeconds(replicaPid) - replica0) / seconds;
             row.primaryCores = (ProcStats.cpuSeconds(primaryPid) - primary0) / seconds;
             row.txnRate = backlog / seconds;
-            row.windowRate = 0.65 * backlog / ((at[1] - at[0]) / 1e9);
+            row.windowRate = (at[4] - at[3]) / ((at[1] - at[0]) / 1e9);
             bench.say(
                     "%s: backlog of %d at %.1f txn/s (%.1f txn/s from 30%% to 95%%); machine %.0f%%"
                             + " busy; cores used: job %.2f, replica %.2f, primary %.2f",
@@ -329,9 +329,11 @@ final class GroupScaling {
                 if (at != null) {
                     if (at[0] == 0 && n >= from + span * 3 / 10) {
                         at[0] = now;
+                        at[3] = n;
                     }
                     if (at[1] == 0 && n >= from + span * 95 / 100) {
                         at[1] = now;
+                        at[4] = n;
                     }
                 }
                 if (n >= target) {
