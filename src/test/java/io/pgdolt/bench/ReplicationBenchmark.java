@@ -167,12 +167,12 @@ public final class ReplicationBenchmark {
         Settings s =
                 new Settings(
                         Integer.parseInt(a.getOrDefault("backlog", "4000")),
-                        Integer.parseInt(a.getOrDefault("fast-backlog", "20000")),
+                        Integer.parseInt(a.getOrDefault("fast-backlog", "12000")),
                         Integer.parseInt(a.getOrDefault("bulk", "20")),
                         Integer.parseInt(a.getOrDefault("bulk-rows", "1000")),
                         Integer.parseInt(a.getOrDefault("lag-rate", "20")),
-                        Integer.parseInt(a.getOrDefault("lag-seconds", "15")),
-                        Integer.parseInt(a.getOrDefault("step-seconds", "10")),
+                        Integer.parseInt(a.getOrDefault("lag-seconds", "12")),
+                        Integer.parseInt(a.getOrDefault("step-seconds", "8")),
                         Integer.parseInt(a.getOrDefault("warmup-seconds", "30")),
                         Path.of(a.getOrDefault("work", "target/bench-work")),
                         Path.of(a.get("jar")),
