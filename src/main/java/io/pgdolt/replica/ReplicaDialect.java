@@ -92,6 +92,11 @@ public interface ReplicaDialect extends Serializable {
         return java.util.Set.of();
     }
 
+    /** The placeholder of a text value for a column of cast type {@code castType}. */
+    default String parameter(String castType) {
+        return uncastTypes().contains(castType) ? "?" : "CAST(? AS " + castType + ")";
+    }
+
     /**
      * Keeps {@code table}, which the job is about to create in the public schema for its own
      * bookkeeping, out of versioned commits. Nothing to do on a replica without versions.

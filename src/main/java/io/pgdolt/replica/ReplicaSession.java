@@ -131,7 +131,7 @@ public final class ReplicaSession implements AutoCloseable {
             String pipelineId,
             SchemaPolicy policy)
             throws SQLException {
-        Connection c = connect(url, user, password, pipelineId, !dialect.uncastTypes().isEmpty());
+        Connection c = connect(url, user, password, pipelineId, dialect);
         try {
             c.setAutoCommit(true);
             // Created only when missing: a least-privilege role may use the table an
@@ -171,18 +171,19 @@ public final class ReplicaSession implements AutoCloseable {
     /** A new connection to the replica, in autocommit mode. */
     public static Connection connect(String url, String user, Secret password, String pipelineId)
             throws SQLException {
-        return connect(url, user, password, pipelineId, false);
+        return connect(url, user, password, pipelineId, null);
     }
 
     /**
-     * @param uncast whether strings go as parameters of unspecified type (see {@link
-     *     ReplicaDialect#uncastTypes})
+     * A new connection to the replica, in autocommit mode, set up for statements bound by {@code
+     * dialect} (strings as parameters of unspecified type where it binds any uncast; see {@link
+     * ReplicaDialect#uncastTypes}), or for none when null.
      */
-    private static Connection connect(
-            String url, String user, Secret password, String pipelineId, boolean uncast)
+    public static Connection connect(
+            String url, String user, Secret password, String pipelineId, ReplicaDialect dialect)
             throws SQLException {
         Properties props = new Properties();
-        if (uncast) {
+        if (dialect != null && !dialect.uncastTypes().isEmpty()) {
             props.setProperty("stringtype", "unspecified");
         }
         props.setProperty("user", user);
@@ -1944,8 +1945,7 @@ public final class ReplicaSession implements AutoCloseable {
     }
 
     private String param(TableId table, String column) throws SQLException {
-        String type = columnTypes.castType(connection, table, column);
-        return dialect.uncastTypes().contains(type) ? "?" : "CAST(? AS " + type + ")";
+        return dialect.parameter(columnTypes.castType(connection, table, column));
     }
 
     /** Refuses a value the replica would store differently (see {@link ReplicaDialect#refuse}). */

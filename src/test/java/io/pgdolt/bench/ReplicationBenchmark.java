@@ -1037,23 +1037,23 @@ public final class ReplicationBenchmark {
             }
         }
 
-        /**
-         * A parameter as pgdolt writes it into this replica: uncast on Doltgres for its built-in
-         * scalar types (DoltgresDialect.uncastTypes), else cast from text.
-         */
+        /** How pgdolt binds a text value for a column of cast type {@code type} here. */
         private String p(String type) {
-            return dolt && DOLTGRES.uncastTypes().contains(type) ? "?" : "CAST(? AS " + type + ")";
+            return dialect().parameter(type);
+        }
+
+        private io.pgdolt.replica.ReplicaDialect dialect() {
+            return dolt ? DOLTGRES : new io.pgdolt.replica.PostgresDialect();
         }
 
         /** A connection to the replica set up as pgdolt's sessions into it are. */
         private Connection connectAsPgdolt() throws SQLException {
-            java.util.Properties props = new java.util.Properties();
-            props.setProperty("user", replica.user());
-            props.setProperty("password", replica.password());
-            if (dolt && !DOLTGRES.uncastTypes().isEmpty()) {
-                props.setProperty("stringtype", "unspecified");
-            }
-            return java.sql.DriverManager.getConnection(replica.url(), props);
+            return ReplicaSession.connect(
+                    replica.url(),
+                    replica.user(),
+                    new io.pgdolt.config.Secret(replica.password()),
+                    name,
+                    dialect());
         }
 
         /** The progress table and its row at 0/0, kept out of Dolt commits as pgdolt keeps it. */
