@@ -90,14 +90,8 @@ final class ChangeEventDeserializer implements DebeziumDeserializationSchema<Cha
                         repairName(source.getString("table")));
         Long txId = source.getInt64("txId");
         Long lsn = source.getInt64("lsn");
-        String where =
-                " (table "
-                        + table
-                        + ", xid "
-                        + txId
-                        + ", LSN "
-                        + (lsn == null ? "?" : Lsn.of(lsn).toString())
-                        + ")";
+        // Spelled out only in an error message.
+        Where where = new Where(table, txId, lsn);
         RowChange.Op kind;
         switch (op) {
             case "c":
@@ -194,13 +188,21 @@ final class ChangeEventDeserializer implements DebeziumDeserializationSchema<Cha
         }
         RowChange change =
                 new RowChange(table, kind, keyColumns, keyValues, columns, values, fullRowKey);
-        out.collect(
-                ChangeEvent.change(
-                        txId,
-                        previousCommitLsn(source),
-                        lsn,
-                        commitTimeMicros(record, source),
-                        change));
+        out.collect(ChangeEvent.change(txId, prev, lsn, ts, change));
+    }
+
+    /** Where a change comes from, as the end of an error message. */
+    private record Where(TableId table, Long xid, Long lsn) {
+        @Override
+        public String toString() {
+            return " (table "
+                    + table
+                    + ", xid "
+                    + xid
+                    + ", LSN "
+                    + (lsn == null ? "?" : Lsn.of(lsn).toString())
+                    + ")";
+        }
     }
 
     /**
@@ -208,7 +210,7 @@ final class ChangeEventDeserializer implements DebeziumDeserializationSchema<Cha
      * catalog read at start-up) and a new image with schema {@code image}.
      */
     private List<RowChange> schemaChanges(
-            TableId table, SourceTables.Table info, Schema image, String where) {
+            TableId table, SourceTables.Table info, Schema image, Where where) {
         if (layouts == null) {
             layouts = new HashMap<>();
             layoutSchemas = new HashMap<>();
@@ -297,7 +299,7 @@ final class ChangeEventDeserializer implements DebeziumDeserializationSchema<Cha
      * without a default; unknown after a volatile default, which rewrote the table outside the
      * WAL).
      */
-    private RowChange describeAdded(TableId table, String column, Schema schema, String where) {
+    private RowChange describeAdded(TableId table, String column, Schema schema, Where where) {
         String sourceType =
                 schema.parameters() == null ? null : schema.parameters().get(SOURCE_TYPE);
         if (primary == null) {
@@ -374,15 +376,30 @@ final class ChangeEventDeserializer implements DebeziumDeserializationSchema<Cha
         if (sequence == null) {
             return 0L;
         }
-        String body = sequence.trim();
-        if (!body.startsWith("[")) {
+        // Parsed in place: this runs for every change.
+        int n = sequence.length();
+        int i = 0;
+        while (i < n && Character.isWhitespace(sequence.charAt(i))) {
+            i++;
+        }
+        if (i == n || sequence.charAt(i) != '[') {
             return 0L;
         }
-        String first = body.substring(1, body.length() - 1).split(",", 2)[0].trim();
-        if (first.isEmpty() || first.equals("null")) {
+        i++;
+        while (i < n && (Character.isWhitespace(sequence.charAt(i)) || sequence.charAt(i) == '"')) {
+            i++;
+        }
+        if (i == n || sequence.charAt(i) == ']' || sequence.startsWith("null", i)) {
             return 0L;
         }
-        return Long.parseLong(first.replace("\"", ""));
+        int start = i;
+        while (i < n && sequence.charAt(i) >= '0' && sequence.charAt(i) <= '9') {
+            i++;
+        }
+        if (i == start) {
+            throw new NumberFormatException("unexpected source.sequence " + sequence);
+        }
+        return Long.parseLong(sequence, start, i, 10);
     }
 
     private static long commitTimeMicros(SourceRecord record, Struct source) {
@@ -428,7 +445,7 @@ final class ChangeEventDeserializer implements DebeziumDeserializationSchema<Cha
         return new String(bytes, java.nio.charset.StandardCharsets.UTF_8);
     }
 
-    private static String[] texts(Struct struct, String where) {
+    private static String[] texts(Struct struct, Where where) {
         List<Field> fields = struct.schema().fields();
         String[] texts = new String[fields.size()];
         for (int i = 0; i < texts.length; i++) {

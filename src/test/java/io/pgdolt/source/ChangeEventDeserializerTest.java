@@ -148,6 +148,29 @@ class ChangeEventDeserializerTest {
     }
 
     @Test
+    void previousCommitLsnIsTheSequencesFirstNumber() {
+        Struct source = new Struct(SOURCE).put("schema", "public").put("table", "items");
+        String[][] cases = {
+            {"[\"4000\",\"5000\"]", "4000"},
+            {" [ \"18446744073709551\" , \"1\" ]", "18446744073709551"},
+            {"[null,\"5000\"]", "0"},
+            {"[]", "0"},
+            {"garbage", "0"},
+        };
+        for (String[] c : cases) {
+            source.put("sequence", c[0]);
+            assertThat(ChangeEventDeserializer.previousCommitLsn(source))
+                    .as(c[0])
+                    .isEqualTo(Long.parseLong(c[1]));
+        }
+        source.put("sequence", null);
+        assertThat(ChangeEventDeserializer.previousCommitLsn(source)).isZero();
+        source.put("sequence", "[\"\",\"5000\"]");
+        assertThatThrownBy(() -> ChangeEventDeserializer.previousCommitLsn(source))
+                .isInstanceOf(NumberFormatException.class);
+    }
+
+    @Test
     void insertCarriesValuesAsPostgresText() {
         ChangeEvent e = deserialize(record("c", null, row(7, "O'Neil"), 7)).get(0);
         assertThat(e.xid()).isEqualTo(4711);
