@@ -13,6 +13,10 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -712,8 +716,19 @@ public final class ReplicaSession implements AutoCloseable {
     }
 
     private Bound checked(Bound bound) {
-        return new Bound(dialect.checkedOneRow(bound.sql), bound.values);
+        // Keyed by identity: the texts come from templates and constants, built once.
+        String text = checkedTexts.get(bound.sql);
+        if (text == null) {
+            text = dialect.checkedOneRow(bound.sql);
+            if (checkedTexts.size() >= MAX_TEMPLATES) {
+                checkedTexts.clear();
+            }
+            checkedTexts.put(bound.sql, text);
+        }
+        return new Bound(text, bound.values);
     }
+
+    private final Map<String, String> checkedTexts = new IdentityHashMap<>();
 
     /** A transaction applied and checked whose commit statements are still to be sent. */
     private record Carried(SourceTransaction txn, List<ReplicaDialect.Sql> commit) {}
@@ -1633,6 +1648,7 @@ public final class ReplicaSession implements AutoCloseable {
         }
         connection.commit();
         columnTypes.forget(t);
+        templates.clear();
         org.slf4j.LoggerFactory.getLogger(ReplicaSession.class)
                 .info("carried ADD COLUMN to the replica: {}", sql);
         return sql;
@@ -1851,61 +1867,188 @@ public final class ReplicaSession implements AutoCloseable {
     /** A statement and its bound text values. */
     private record Bound(String sql, List<String> values) {}
 
+    /**
+     * Binds a row change. The statement text depends only on the change's shape (table, kind,
+     * columns, which of them it sets, which key values are NULL), so it is built once per shape
+     * ({@link Template}); a change then only binds and checks its values. Reusing the same text
+     * also keeps the statement caches' lookups cheap.
+     */
     private Bound bind(RowChange c) throws SQLException {
-        TableId t = c.table();
-        StringBuilder sql = new StringBuilder();
-        List<String> values = new ArrayList<>();
+        String[] columns = c.columns();
+        String[] values = c.values();
+        String[] keyValues = c.keyValues();
+        BitSet set = null;
+        BitSet nullKeys = null;
         switch (c.op()) {
             case INSERT:
-                for (String v : c.values()) {
+                for (String v : values) {
                     if (RowChange.isUnchanged(v)) {
                         throw new ReplicaDivergedException(
-                                "INSERT into " + t + " lacks the value of a column");
+                                "INSERT into " + c.table() + " lacks the value of a column");
                     }
                 }
-                return bindInsert(t, c.columns(), c.values());
+                break;
             case UPDATE:
-                sql.append("UPDATE ").append(t.quoted()).append(" SET ");
-                boolean any = false;
-                java.util.Map<String, String> keys = new java.util.HashMap<>();
-                for (int k = 0; k < c.keyColumns().length; k++) {
-                    keys.put(c.keyColumns()[k], c.keyValues()[k]);
-                }
-                for (int k = 0; k < c.columns().length; k++) {
-                    String v = c.values()[k];
-                    String column = c.columns()[k];
+                set = new BitSet(columns.length);
+                for (int k = 0; k < columns.length; k++) {
                     // A key column is set only when the change moves it (replica identity
                     // index); an unchanged TOASTed value keeps the replica's.
-                    if (RowChange.isUnchanged(v)
-                            || (keys.containsKey(column)
-                                    && java.util.Objects.equals(keys.get(column), v))) {
-                        continue;
+                    if (!RowChange.isUnchanged(values[k]) && !keyUnmoved(c, k)) {
+                        set.set(k);
                     }
-                    if (any) {
+                }
+                nullKeys = nullKeys(keyValues);
+                break;
+            case DELETE:
+                nullKeys = nullKeys(keyValues);
+                break;
+            default:
+                throw new IllegalStateException("unknown op " + c.op());
+        }
+        Shape shape =
+                new Shape(
+                        c.table(),
+                        c.op(),
+                        c.op() == RowChange.Op.DELETE ? List.of() : Arrays.asList(columns),
+                        c.op() == RowChange.Op.INSERT ? List.of() : Arrays.asList(c.keyColumns()),
+                        set,
+                        nullKeys);
+        Template template = templates.get(shape);
+        if (template == null) {
+            template = template(c, set, nullKeys);
+            if (templates.size() >= MAX_TEMPLATES) {
+                templates.clear();
+            }
+            templates.put(shape, template);
+        }
+        List<String> bound = new ArrayList<>(template.columns.length);
+        if (set == null && nullKeys == null) {
+            bound.addAll(Arrays.asList(values));
+        } else {
+            if (set != null) {
+                for (int k = set.nextSetBit(0); k >= 0; k = set.nextSetBit(k + 1)) {
+                    bound.add(values[k]);
+                }
+            }
+            for (int k = 0; k < keyValues.length; k++) {
+                if (!nullKeys.get(k)) {
+                    bound.add(keyValues[k]);
+                }
+            }
+        }
+        for (int i = 0; i < bound.size(); i++) {
+            if (template.refusable[i]) {
+                String reason = dialect.refuse(template.castTypes[i], bound.get(i));
+                if (reason != null) {
+                    throw new ReplicaSchemaException(
+                            "column " + template.columns[i] + " of " + c.table() + ": " + reason);
+                }
+            }
+        }
+        return new Bound(template.sql, bound);
+    }
+
+    /** Whether column {@code k} of {@code c} is a key column that keeps its value. */
+    private static boolean keyUnmoved(RowChange c, int k) {
+        String[] keyColumns = c.keyColumns();
+        for (int j = 0; j < keyColumns.length; j++) {
+            if (keyColumns[j].equals(c.columns()[k])) {
+                return java.util.Objects.equals(c.keyValues()[j], c.values()[k]);
+            }
+        }
+        return false;
+    }
+
+    private static BitSet nullKeys(String[] keyValues) {
+        BitSet nulls = new BitSet(keyValues.length);
+        for (int k = 0; k < keyValues.length; k++) {
+            if (keyValues[k] == null) {
+                nulls.set(k);
+            }
+        }
+        return nulls;
+    }
+
+    /** What makes two row changes take the same statement text. */
+    private record Shape(
+            TableId table,
+            RowChange.Op op,
+            List<String> columns,
+            List<String> keyColumns,
+            BitSet set,
+            BitSet nullKeys) {}
+
+    /**
+     * A statement text, and for each value it binds (in order) the column, its cast type and
+     * whether the dialect may refuse a value of that type.
+     */
+    private record Template(
+            String sql, String[] columns, String[] castTypes, boolean[] refusable) {}
+
+    /** Bounds the templates of a session; a burst of new shapes only costs rebuilding them. */
+    private static final int MAX_TEMPLATES = 4096;
+
+    private final Map<Shape, Template> templates = new HashMap<>();
+
+    private Template template(RowChange c, BitSet set, BitSet nullKeys) throws SQLException {
+        TableId t = c.table();
+        StringBuilder sql = new StringBuilder();
+        List<String> bound = new ArrayList<>();
+        // Values are checked against the dialect's limits; key values in the WHERE are not (the
+        // replica holds them already).
+        int checkedValues = 0;
+        switch (c.op()) {
+            case INSERT:
+                {
+                    sql.append("INSERT INTO ").append(t.quoted()).append(" (");
+                    StringBuilder params = new StringBuilder();
+                    for (int k = 0; k < c.columns().length; k++) {
+                        if (k > 0) {
+                            sql.append(", ");
+                            params.append(", ");
+                        }
+                        sql.append(TableId.quote(c.columns()[k]));
+                        params.append(param(t, c.columns()[k]));
+                        bound.add(c.columns()[k]);
+                    }
+                    sql.append(") VALUES (").append(params).append(')');
+                    checkedValues = bound.size();
+                    break;
+                }
+            case UPDATE:
+                sql.append("UPDATE ").append(t.quoted()).append(" SET ");
+                if (set.isEmpty()) {
+                    // Only key columns: set one to itself so the row is still checked to exist.
+                    String k0 = TableId.quote(c.keyColumns()[0]);
+                    sql.append(k0).append(" = ").append(k0);
+                }
+                for (int k = set.nextSetBit(0); k >= 0; k = set.nextSetBit(k + 1)) {
+                    if (!bound.isEmpty()) {
                         sql.append(", ");
                     }
                     sql.append(TableId.quote(c.columns()[k]))
                             .append(" = ")
                             .append(param(t, c.columns()[k]));
-                    check(t, c.columns()[k], v);
-                    values.add(v);
-                    any = true;
+                    bound.add(c.columns()[k]);
                 }
-                if (!any) {
-                    // Only key columns: set one to itself so the row is still checked to exist.
-                    String k0 = c.keyColumns()[0];
-                    sql.append(TableId.quote(k0)).append(" = ").append(TableId.quote(k0));
-                }
-                appendWhere(sql, values, c);
+                checkedValues = bound.size();
+                appendWhere(sql, bound, c, nullKeys);
                 break;
             case DELETE:
                 sql.append("DELETE FROM ").append(t.quoted());
-                appendWhere(sql, values, c);
+                appendWhere(sql, bound, c, nullKeys);
                 break;
             default:
                 throw new IllegalStateException("unknown op " + c.op());
         }
-        return new Bound(sql.toString(), values);
+        String[] columns = bound.toArray(new String[0]);
+        String[] castTypes = new String[columns.length];
+        boolean[] refusable = new boolean[columns.length];
+        for (int i = 0; i < columns.length; i++) {
+            castTypes[i] = columnTypes.castType(connection, t, columns[i]);
+            refusable[i] = i < checkedValues && dialect.mayRefuse(castTypes[i]);
+        }
+        return new Template(sql.toString(), columns, castTypes, refusable);
     }
 
     private Bound bindInsert(TableId t, String[] columns, String[] values) throws SQLException {
@@ -1926,7 +2069,20 @@ public final class ReplicaSession implements AutoCloseable {
         return new Bound(sql.toString(), bound);
     }
 
+    /** Appends the key condition; {@code values} gets the key values it binds, in order. */
     private void appendWhere(StringBuilder sql, List<String> values, RowChange c)
+            throws SQLException {
+        BitSet nulls = nullKeys(c.keyValues());
+        appendWhere(sql, new ArrayList<>(), c, nulls);
+        for (int k = 0; k < c.keyValues().length; k++) {
+            if (!nulls.get(k)) {
+                values.add(c.keyValues()[k]);
+            }
+        }
+    }
+
+    /** Appends the key condition; {@code columns} gets the key columns it binds, in order. */
+    private void appendWhere(StringBuilder sql, List<String> columns, RowChange c, BitSet nullKeys)
             throws SQLException {
         sql.append(" WHERE ");
         for (int k = 0; k < c.keyColumns().length; k++) {
@@ -1934,12 +2090,12 @@ public final class ReplicaSession implements AutoCloseable {
                 sql.append(" AND ");
             }
             String column = TableId.quote(c.keyColumns()[k]);
-            if (c.keyValues()[k] == null) {
+            if (nullKeys.get(k)) {
                 // Only a whole-row key of a keyless table can hold NULLs.
                 sql.append(column).append(" IS NULL");
             } else {
                 sql.append(column).append(" = ").append(param(c.table(), c.keyColumns()[k]));
-                values.add(c.keyValues()[k]);
+                columns.add(c.keyColumns()[k]);
             }
         }
     }
