@@ -1999,22 +1999,10 @@ public final class ReplicaSession implements AutoCloseable {
         int checkedValues = 0;
         switch (c.op()) {
             case INSERT:
-                {
-                    sql.append("INSERT INTO ").append(t.quoted()).append(" (");
-                    StringBuilder params = new StringBuilder();
-                    for (int k = 0; k < c.columns().length; k++) {
-                        if (k > 0) {
-                            sql.append(", ");
-                            params.append(", ");
-                        }
-                        sql.append(TableId.quote(c.columns()[k]));
-                        params.append(param(t, c.columns()[k]));
-                        bound.add(c.columns()[k]);
-                    }
-                    sql.append(") VALUES (").append(params).append(')');
-                    checkedValues = bound.size();
-                    break;
-                }
+                sql.append(insertText(t, c.columns()));
+                bound.addAll(Arrays.asList(c.columns()));
+                checkedValues = bound.size();
+                break;
             case UPDATE:
                 sql.append("UPDATE ").append(t.quoted()).append(" SET ");
                 if (set.isEmpty()) {
@@ -2052,9 +2040,16 @@ public final class ReplicaSession implements AutoCloseable {
     }
 
     private Bound bindInsert(TableId t, String[] columns, String[] values) throws SQLException {
+        for (int k = 0; k < columns.length; k++) {
+            check(t, columns[k], values[k]);
+        }
+        return new Bound(insertText(t, columns), Arrays.asList(values));
+    }
+
+    /** {@code INSERT INTO t (columns) VALUES (placeholders)}, each placeholder of its column. */
+    private String insertText(TableId t, String[] columns) throws SQLException {
         StringBuilder sql = new StringBuilder("INSERT INTO ").append(t.quoted()).append(" (");
         StringBuilder params = new StringBuilder();
-        List<String> bound = new ArrayList<>();
         for (int k = 0; k < columns.length; k++) {
             if (k > 0) {
                 sql.append(", ");
@@ -2062,11 +2057,8 @@ public final class ReplicaSession implements AutoCloseable {
             }
             sql.append(TableId.quote(columns[k]));
             params.append(param(t, columns[k]));
-            check(t, columns[k], values[k]);
-            bound.add(values[k]);
         }
-        sql.append(") VALUES (").append(params).append(')');
-        return new Bound(sql.toString(), bound);
+        return sql.append(") VALUES (").append(params).append(')').toString();
     }
 
     /** Appends the key condition; {@code values} gets the key values it binds, in order. */
