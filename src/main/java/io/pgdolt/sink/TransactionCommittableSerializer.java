@@ -12,7 +12,7 @@ import org.apache.flink.core.memory.DataOutputSerializer;
  * version (1 or 2 are read); this serializer's version 1 frames it.
  *
  * <p>A committable is encoded once: later calls copy the bytes it keeps (see {@link
- * TransactionCommittable}).
+ * TransactionCommittable}), and one read from bytes of the current format keeps those.
  */
 final class TransactionCommittableSerializer
         implements SimpleVersionedSerializer<TransactionCommittable> {
@@ -46,8 +46,16 @@ final class TransactionCommittableSerializer
                             + VERSION
                             + ")");
         }
-        return new TransactionCommittable(
-                SourceTransactionSerializer.INSTANCE.deserialize(
-                        new DataInputDeserializer(serialized)));
+        TransactionCommittable committable =
+                new TransactionCommittable(
+                        SourceTransactionSerializer.INSTANCE.deserialize(
+                                new DataInputDeserializer(serialized)));
+        if (SourceTransactionSerializer.isCurrentFormat(serialized)) {
+            // The committer receives every committable this way and keeps it in its checkpoint
+            // state until applied: its bytes are what serialize would encode again. (Flink hands
+            // over an array of its own; an older format is encoded anew.)
+            committable.serialized(serialized);
+        }
+        return committable;
     }
 }

@@ -123,6 +123,14 @@ public abstract class CodecSerializer<T> extends TypeSerializerSingleton<T> {
             return TxnCodec.readTransaction(source);
         }
 
+        /**
+         * Whether {@code encoded} (bytes of {@link #serialize}, by any release) is in a format this
+         * release writes, so that encoding what it decodes to gives the same bytes again.
+         */
+        public static boolean isCurrentFormat(byte[] encoded) {
+            return encoded.length > 0 && TxnCodec.isWritten(encoded[0]);
+        }
+
         @Override
         public TypeSerializerSnapshot<SourceTransaction> snapshotConfiguration() {
             return new Snapshot();

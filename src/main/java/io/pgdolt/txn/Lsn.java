@@ -84,6 +84,8 @@ public final class Lsn implements Comparable<Lsn>, Serializable {
     /** The PostgreSQL textual form, e.g. {@code 16/B374D848}. */
     @Override
     public String toString() {
-        return String.format(Locale.ROOT, "%X/%X", value >>> 32, value & 0xFFFFFFFFL);
+        // As "%X/%X" formats it, without a Formatter: every applied transaction writes two.
+        return (Long.toHexString(value >>> 32) + '/' + Long.toHexString(value & 0xFFFFFFFFL))
+                .toUpperCase(Locale.ROOT);
     }
 }

@@ -37,6 +37,11 @@ final class TxnCodec {
 
     private TxnCodec() {}
 
+    /** Whether this release writes format {@code version} (inline or staged transactions). */
+    static boolean isWritten(byte version) {
+        return version == VERSION || version == STAGED_VERSION;
+    }
+
     static byte readVersion(DataInput in, String what) throws IOException {
         byte version = in.readByte();
         if (version < 1 || version > STAGED_VERSION) {

@@ -44,6 +44,26 @@ class TransactionCommittableSerializerTest {
     }
 
     @Test
+    void keepsTheBytesItReadOnlyWhenThisReleaseWritesThem() throws IOException {
+        byte[] v3bytes = stored("source-transaction-v3.bin");
+        TransactionCommittable current = serializer.deserialize(1, v3bytes);
+        assertThat(current.serialized()).isSameAs(v3bytes);
+        assertThat(serializer.serialize(current)).isEqualTo(v3bytes).isNotSameAs(v3bytes);
+
+        // An older format is encoded anew in the current one, as if built here.
+        for (String older :
+                new String[] {"source-transaction-v1.bin", "source-transaction-v2.bin"}) {
+            TransactionCommittable old = serializer.deserialize(1, stored(older));
+            assertThat(old.serialized()).as(older).isNull();
+            byte[] again = serializer.serialize(old);
+            assertThat(again)
+                    .isEqualTo(serializer.serialize(new TransactionCommittable(old.txn())));
+            assertThat(again[0]).as(older).isEqualTo((byte) 3);
+            assertThat(serializer.deserialize(1, again).txn()).isEqualTo(old.txn());
+        }
+    }
+
+    @Test
     void refusesUnknownVersion() {
         assertThatThrownBy(() -> serializer.deserialize(2, stored("source-transaction-v2.bin")))
                 .isInstanceOf(IOException.class)

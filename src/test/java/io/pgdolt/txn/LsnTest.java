@@ -17,6 +17,19 @@ class LsnTest {
     }
 
     @Test
+    void printsAsPostgresDoesAcrossTheRange() {
+        java.util.SplittableRandom random = new java.util.SplittableRandom(42);
+        long[] edges = {0L, 1L, 0xFFFF_FFFFL, 0x1_0000_0000L, -1L, Long.MIN_VALUE, 0xABCDEFL << 20};
+        for (int i = 0; i < 10_000 + edges.length; i++) {
+            long v = i < edges.length ? edges[i] : random.nextLong() >>> random.nextInt(64);
+            String expected =
+                    String.format(java.util.Locale.ROOT, "%X/%X", v >>> 32, v & 0xFFFFFFFFL);
+            assertThat(Lsn.of(v).toString()).as("%x", v).isEqualTo(expected);
+            assertThat(Lsn.parse(expected).value()).isEqualTo(v);
+        }
+    }
+
+    @Test
     void comparesUnsigned() {
         Lsn high = Lsn.of(0x8000_0000_0000_0000L); // negative as a signed long
         Lsn low = Lsn.parse("FFFFFFF/FFFFFFFF");
