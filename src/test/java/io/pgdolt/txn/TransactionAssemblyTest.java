@@ -119,6 +119,103 @@ class TransactionAssemblyTest {
         }
     }
 
+    /** The boundary's state after it has processed {@code events}. */
+    private static OperatorSubtaskState boundaryStateAfter(ChangeEvent... events) throws Exception {
+        try (var h = boundary()) {
+            h.open();
+            for (ChangeEvent e : events) {
+                h.processElement(new StreamRecord<>(e));
+            }
+            return h.snapshot(1, 1);
+        }
+    }
+
+    /** What a boundary restored from {@code state} sends on for {@code events}. */
+    private static List<ChangeEvent> restoredBoundarySends(
+            OperatorSubtaskState state, ChangeEvent... events) throws Exception {
+        try (var h = boundary()) {
+            h.initializeState(state);
+            h.open();
+            for (ChangeEvent e : events) {
+                h.processElement(new StreamRecord<>(e));
+            }
+            return output(h);
+        }
+    }
+
+    @Test
+    void dropsChangesOfTheOpenTransactionTheSourceSendsAgainAfterRestore() throws Exception {
+        OperatorSubtaskState state =
+                boundaryStateAfter(change(10, 130, 150, 1), change(10, 130, 160, 2));
+        // The source resumes at the commit before the open transaction and sends its first two
+        // changes again (with no previous commit LSN yet), then the rest.
+        assertThat(
+                        restoredBoundarySends(
+                                state,
+                                ChangeEvent.end(11, 0, 130),
+                                change(10, 0, 150, 1),
+                                change(10, 0, 160, 2),
+                                change(10, 0, 170, 3),
+                                ChangeEvent.end(10, 0, 180)))
+                .containsExactly(change(10, 130, 170, 3), ChangeEvent.end(10, 130, 180));
+    }
+
+    @Test
+    void tellsRepeatsFromNewChangesAtOneLsn() throws Exception {
+        // A multi-row insert: several changes at one LSN; two of three sent before the barrier.
+        OperatorSubtaskState state =
+                boundaryStateAfter(change(10, 130, 150, 1), change(10, 130, 150, 2));
+        assertThat(
+                        restoredBoundarySends(
+                                state,
+                                change(10, 130, 150, 1),
+                                change(10, 130, 150, 2),
+                                change(10, 130, 150, 3),
+                                ChangeEvent.end(10, 0, 180)))
+                .containsExactly(change(10, 130, 150, 3), ChangeEvent.end(10, 130, 180));
+    }
+
+    @Test
+    void keepsEverythingWhenTheSourceResumesPastThePosition() throws Exception {
+        OperatorSubtaskState state =
+                boundaryStateAfter(change(10, 130, 150, 1), change(10, 130, 150, 2));
+        // Once past the position, the replay has ended: a second change at that later LSN is new.
+        assertThat(
+                        restoredBoundarySends(
+                                state,
+                                change(10, 130, 160, 3),
+                                change(10, 130, 160, 4),
+                                ChangeEvent.end(10, 0, 180)))
+                .containsExactly(
+                        change(10, 130, 160, 3),
+                        change(10, 130, 160, 4),
+                        ChangeEvent.end(10, 130, 180));
+    }
+
+    /**
+     * State written by the release before the position was kept (stored bytes: xid 10 open after
+     * commit 130, its change at 150 sent on): the restore continues the transaction and, knowing no
+     * position, sends on whatever the source sends.
+     */
+    @Test
+    void restoresTheStateOfTheReleaseBefore() throws Exception {
+        java.net.URL stored =
+                getClass().getResource("/serialized/transaction-boundary-open-v1.snapshot");
+        OperatorSubtaskState state =
+                org.apache.flink.streaming.util.OperatorSnapshotUtil.readStateHandle(
+                        java.nio.file.Paths.get(stored.toURI()).toString());
+        assertThat(
+                        restoredBoundarySends(
+                                state,
+                                change(10, 0, 150, 1),
+                                change(10, 0, 160, 2),
+                                ChangeEvent.end(10, 0, 180)))
+                .containsExactly(
+                        change(10, 130, 150, 1),
+                        change(10, 130, 160, 2),
+                        ChangeEvent.end(10, 130, 180));
+    }
+
     @Test
     void continuingChangesKeepTheKeyTheTransactionOpenedWith() throws Exception {
         try (var h = boundary()) {
