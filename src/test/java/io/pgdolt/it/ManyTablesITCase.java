@@ -155,13 +155,23 @@ class ManyTablesITCase {
             f.awaitApplied(xids.get(xids.size() - 1), Duration.ofMinutes(5));
             double streamSeconds = (System.nanoTime() - streamStarted) / 1e9;
             long heapRunning = usedHeapAfterGc();
-            CompletedCheckpointStats checkpoint =
-                    cluster.getExecutionGraph(f.job().getJobID())
-                            .get()
-                            .getCheckpointStatsSnapshot()
-                            .getHistory()
-                            .getLatestCompletedCheckpoint();
-            assertThat(checkpoint).as("a checkpoint completed while streaming").isNotNull();
+            // Flink's checkpoint statistics can lag the checkpoints themselves (the committer has
+            // applied everything, so some completed): read them until they show one.
+            java.util.concurrent.atomic.AtomicReference<CompletedCheckpointStats> latest =
+                    new java.util.concurrent.atomic.AtomicReference<>();
+            org.awaitility.Awaitility.await("a checkpoint completed while streaming")
+                    .atMost(Duration.ofSeconds(30))
+                    .until(
+                            () -> {
+                                latest.set(
+                                        cluster.getExecutionGraph(f.job().getJobID())
+                                                .get()
+                                                .getCheckpointStatsSnapshot()
+                                                .getHistory()
+                                                .getLatestCompletedCheckpoint());
+                                return latest.get() != null;
+                            });
+            CompletedCheckpointStats checkpoint = latest.get();
             LOG.info(
                     "{} tables: latest checkpoint {} bytes of state, {} ms",
                     TABLES,
